@@ -1,0 +1,48 @@
+"""``mmviz check FILE [FILE2 ...]``: load your embeddings, validate them, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "check an embeddings file (npy, npz, parquet, csv, tsv, projector pair, HF folder) and summarise it"
+
+# Kept here (not imported) so that building the CLI parser does not import numpy/pandas.
+GEOMETRY_CHOICES = ("euclidean", "sphere", "poincare", "lorentz")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE",
+        help="an embeddings file or folder; a second FILE is a projector metadata.tsv or another modality",
+    )
+    parser.add_argument("--geometry", choices=GEOMETRY_CHOICES, default=None,
+                        help="geometry of the points (default: as the file declares, else euclidean)")
+    parser.add_argument("--curvature", type=float, default=None,
+                        help="c > 0; the space curves at -c (default: as the file declares, else 1)")
+    parser.add_argument("--max-mb", type=float, default=200.0, help="refuse inputs larger than this many MB")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def format_summary(info: dict) -> str:
+    """The human-readable lines for a :func:`mmviz.data.embeddings_io.summary` dict."""
+    modalities = ", ".join(f"{name} {count}" for name, count in info["modalities"].items())
+    columns = ", ".join(info["metadata_columns"]) or "none"
+    return "\n".join([
+        f"{info['source']}: {info['n']} points in {info['dim']} dimensions",
+        f"geometry: {info['geometry']} (curvature {info['curvature']:g})",
+        f"modalities: {modalities}",
+        f"norms: {info['norm_min']:.4g} to {info['norm_max']:.4g}",
+        f"metadata: {columns}",
+    ])
+
+
+def run(args: argparse.Namespace) -> int:
+    from mmviz.data.embeddings_io import load_embeddings, summary
+
+    embeddings = load_embeddings(
+        args.files, geometry=args.geometry, curvature=args.curvature, max_bytes=int(args.max_mb * 1e6),
+    )
+    info = summary(embeddings)
+    print(json.dumps(info) if args.json else format_summary(info))
+    return 0

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers shared by pages (the only part of mmviz that imports streamlit)."""

@@ -1,0 +1,146 @@
+"""The Data page's views: one function per kind of dataset, each drawing what that data is."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mmviz import data as datasets
+from mmviz.data.gaussian import sample_canonical_correlations
+from mmviz.plots import data_views as plots
+from mmviz.plots.images import image_grid
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def load(name: str, split: str, params_json: str):
+    """A dataset through the registry (itself cached on disk); kept in memory across reruns."""
+    return datasets.load(name, split=split, **json.loads(params_json))
+
+
+def _wrap(text: str, width: int = 14) -> str:
+    """Break a caption into two lines at the space nearest ``width`` characters."""
+    if len(text) <= width or " " not in text:
+        return text
+    cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - width))
+    return text[:cut] + "<br>" + text[cut + 1:]
+
+
+def trifeature(data) -> None:
+    meta, images = data.metadata, data.modalities["image"]
+    n = min(len(meta), 60)
+    hover = [f"{r['color']} {r['texture']} {r['shape']}" for _, r in meta.head(n).iterrows()]
+    st.plotly_chart(image_grid(images[:n], hover, ncols=10, labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
+                               title=f"{n} of {len(meta):,} images (hover for all three attributes)"),
+                    width="stretch", key="grid")
+    counts = pd.DataFrame({a: meta[a].value_counts().sort_index() for a in ("shape", "texture", "color")})
+    with st.expander("How often each attribute value occurs"):
+        st.dataframe(counts, width="stretch")
+
+
+def trifeature_pairs(data) -> None:
+    meta = data.metadata
+    n = min(len(meta), 12)
+    pairs = np.empty((2 * n,) + data.modalities["image1"].shape[1:], dtype=np.uint8)
+    pairs[0::2], pairs[1::2] = data.modalities["image1"][:n], data.modalities["image2"][:n]
+    hover, labels = [], []
+    for _, r in meta.head(n).iterrows():
+        for k in (1, 2):
+            hover.append(f"image {k}: {r[f'color{k}']} {r[f'texture{k}']} {r[f'shape{k}']}<br>"
+                         f"shared shape = {r['shape1']}, synergy label = {r['synergy']}")
+        labels += [f"{r['texture1']}", f"{r['color2']} · S={r['synergy']}"]
+    st.plotly_chart(image_grid(pairs, hover, ncols=8, labels=labels, col_titles=["image 1", "image 2"] * 4,
+                               title="Pairs: same shape (R), own textures (U), texture 1 → colour 2 (S)"),
+                    width="stretch", key="grid")
+    left, right = st.columns([1, 2])
+    left.dataframe(pd.DataFrame({"texture of image 1": data.extras["textures"],
+                                 "→ colour of image 2": data.extras["mapping_names"]}),
+                   hide_index=True, width="stretch")
+    right.markdown(
+        "- **Redundancy**: both images share their *shape*, so either one predicts it.\n"
+        "- **Uniqueness**: each image has its own *texture*; only that image knows it.\n"
+        "- **Synergy**: the label *S* is 1 when the colour of image 2 is the one the table assigns to "
+        "the texture of image 1 — neither image alone can tell.\n\n"
+        f"This split: {meta['synergy'].mean():.0%} of pairs satisfy the mapping."
+    )
+
+
+def trifeature_captions(data) -> None:
+    meta, images = data.metadata, data.modalities["image"]
+    picks = np.concatenate([np.flatnonzero(meta["level"].to_numpy() == lvl)[:8] for lvl in (1, 2, 3)])
+    picks = np.concatenate([picks, np.flatnonzero(meta["level"].to_numpy() == 3)[8:16]])
+    st.plotly_chart(image_grid(images[picks], [f"“{meta['caption'][i]}” (level {meta['level'][i]})<br>image: "
+                                               f"{meta['color'][i]} {meta['texture'][i]} {meta['shape'][i]}"
+                                               for i in picks],
+                               ncols=8, labels=[_wrap(meta["caption"][i]) for i in picks], label_lines=2,
+                               cell_px=100,
+                               title="Captions name 1, 2 or 3 of the image's attributes (rows: level 1, 2, 3)"),
+                    width="stretch", key="grid")
+    captions = data.extras["captions"]
+    table = captions.groupby("level").size().rename("captions").reset_index()
+    left, right = st.columns(2)
+    left.plotly_chart(plots.level_counts_figure(table), width="stretch", key="levels")
+    right.markdown(
+        "A caption **entails** every image that has the attributes it names: *a star* covers 100 of the "
+        "1,000 attribute combinations, *a red star* 10, *a red dotted star* exactly one. Generic captions "
+        "should end up near the origin of a hyperbolic embedding, specific ones further out, images furthest."
+    )
+    right.dataframe(captions.groupby("level").head(3)[["level", "caption"]], hide_index=True, width="stretch")
+
+
+def gaussian(data) -> None:
+    model = data.extras["model"]
+    u, v = data.modalities["u"], data.modalities["v"]
+    a, b = model.canonical_variates(u, v)
+    k = int(data.params["k"])
+    rhos = model.canonical_correlations[:k]
+    labels = data.metadata["label"] if "label" in data.metadata else None
+    st.plotly_chart(plots.canonical_pairs_figure(a[:, :k], b[:, :k], rhos, labels), width="stretch", key="pairs")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.spectrum_figure(model.canonical_correlations, sample_canonical_correlations(u, v)),
+                      width="stretch", key="spectrum")
+    right.markdown(
+        f"u ∈ ℝ^{model.du} and v ∈ ℝ^{model.dv} are jointly Gaussian; they share a {k}-dimensional signal. "
+        "Canonical correlation analysis finds the directions a, b in which u and v are most correlated: "
+        "these are what a linear contrastive encoder should learn. The bars compare the exact population "
+        "values with this sample's."
+    )
+    right.metric("mutual information I(u; v) (nats)", f"{model.mutual_information():.3f}"
+                 if not int(data.params["n_classes"]) else "mixture: no closed form")
+
+
+def digits(data) -> None:
+    meta, images = data.metadata, data.modalities["image"]
+    picks = np.concatenate([np.flatnonzero(meta["label"].to_numpy() == d)[:6] for d in range(10)])
+    order = picks.reshape(10, -1).T.ravel() if len(picks) == 60 else picks
+    st.plotly_chart(image_grid(images[order], [f"“{meta['caption'][i]}” (label {meta['label'][i]})" for i in order],
+                               ncols=10, labels=[meta["caption"][i] for i in order],
+                               title="scikit-learn's handwritten digits, each with a caption"),
+                    width="stretch", key="grid")
+
+
+def hierarchy(data) -> None:
+    parent = data.extras["tree_parent"]
+    left, right = st.columns([3, 2])
+    left.plotly_chart(plots.hierarchy_sunburst(data.ids, data.names, parent, data.depth), width="stretch",
+                      key="sunburst")
+    right.plotly_chart(plots.depth_histogram(data.depth), width="stretch", key="depths")
+    m1, m2, m3 = right.columns(3)
+    m1.metric("nodes", f"{len(data):,}")
+    m2.metric("edges", f"{len(data.edges):,}")
+    m3.metric("closure pairs", f"{len(data.closure):,}")
+    right.caption("Closure pairs = every (descendant, ancestor) pair: what a hierarchy embedding is scored on.")
+
+
+VIEWS = {"trifeature": trifeature, "trifeature-pairs": trifeature_pairs, "trifeature-captions": trifeature_captions,
+         "gaussian": gaussian, "digits": digits}
+
+
+def show(name: str, data) -> None:
+    """Draw ``data`` (a loaded dataset named ``name``) in the view for its kind."""
+    if isinstance(data, datasets.Hierarchy):
+        hierarchy(data)
+    else:
+        VIEWS[name](data)

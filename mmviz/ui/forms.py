@@ -1,0 +1,50 @@
+"""Form fields built from a parameter schema (``ParamSpec``), so pages never hard-code them."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import streamlit as st
+
+from mmviz.data.base import ParamSpec
+
+
+def _field(spec: ParamSpec, key: str, value: Any) -> Any:
+    label, help_ = spec.name.replace("_", " "), spec.help or None
+    if spec.type == "bool":
+        return st.toggle(label, value=bool(value), key=key, help=help_)
+    if spec.type == "choice":
+        options = list(spec.choices or [])
+        index = options.index(value) if value in options else 0
+        return st.selectbox(label, options, index=index, key=key, help=help_)
+    if spec.type == "int":
+        return int(st.number_input(label, min_value=None if spec.min is None else int(spec.min),
+                                   max_value=None if spec.max is None else int(spec.max),
+                                   value=int(value), step=1, key=key, help=help_))
+    if spec.type == "float":
+        return float(st.number_input(label, min_value=spec.min, max_value=spec.max, value=float(value),
+                                     key=key, help=help_, format="%g"))
+    return st.text_input(label, value=str(value), key=key, help=help_)
+
+
+def param_form(specs: Sequence[ParamSpec], key: str, values: dict[str, Any] | None = None,
+               columns: int = 3) -> dict[str, Any]:
+    """Widgets for ``specs`` laid out in ``columns``; advanced ones in a collapsed expander.
+
+    ``values`` overrides defaults (e.g. from the URL). Returns {name: value}.
+    """
+    values = values or {}
+    out: dict[str, Any] = {}
+    basic = [s for s in specs if not s.advanced]
+    advanced = [s for s in specs if s.advanced]
+    cols = st.columns(columns)
+    for i, spec in enumerate(basic):
+        with cols[i % columns]:
+            out[spec.name] = _field(spec, f"{key}.{spec.name}", values.get(spec.name, spec.default))
+    if advanced:
+        with st.expander("Advanced parameters"):
+            cols = st.columns(columns)
+            for i, spec in enumerate(advanced):
+                with cols[i % columns]:
+                    out[spec.name] = _field(spec, f"{key}.{spec.name}", values.get(spec.name, spec.default))
+    return out

@@ -1,0 +1,35 @@
+"""The app's pages, in menu order: app.py navigates over them, the home page links them,
+and the browser test opens each one. Register a page here and all three pick it up.
+
+This module has no streamlit import so tests can read it without a running app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """A page: its file under ``pages/``, menu title, icon, one-line blurb for the home page,
+    and the ``data-testid`` of the element the browser test waits for as its main chart."""
+
+    path: str
+    title: str
+    icon: str
+    blurb: str
+    url_path: str
+    main_chart: str = "stPlotlyChart"
+    default: bool = False
+
+
+PAGES: tuple[PageEntry, ...] = (
+    PageEntry("pages/home.py", "Home", ":material/home:",
+              "What mmviz is and where to start.", "home", main_chart="stPageLink", default=True),
+    PageEntry("pages/geometry.py", "Geometry", ":material/blur_circular:",
+              "Hyperbolic vs Euclidean: distances, circles, trees and recentring on the Poincaré disk.",
+              "geometry"),
+    PageEntry("pages/data.py", "Data", ":material/dataset:",
+              "The datasets: Trifeature images, pairs and captions, Gaussian pairs, digits, WordNet trees, "
+              "and your own embeddings.", "data"),
+)

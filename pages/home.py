@@ -1,0 +1,30 @@
+"""Home: what mmviz is, and a card per page."""
+
+import streamlit as st
+
+from mmviz.ui.pages import PAGES
+from mmviz.ui.shell import page_setup
+
+page_setup()
+
+st.title("mmviz")
+st.markdown(
+    "**See the geometry of multimodal contrastive learning.** "
+    "CLIP puts images and captions on a sphere and compares them by angle; MERU puts them in "
+    "hyperbolic space, where there is room for a hierarchy: generic concepts (*an animal*) sit "
+    "near the origin and specific ones (*a golden retriever on a beach*) near the rim. "
+    "mmviz lets you train small models of both kinds, look at the embeddings on the Poincaré disk, "
+    "and see what a contrastive loss actually computes."
+)
+
+cols = st.columns(3)
+for i, page in enumerate(p for p in PAGES if not p.default):
+    with cols[i % 3].container(border=True):
+        st.page_link(page.path, label=page.title, icon=page.icon)
+        st.caption(page.blurb)
+
+st.divider()
+st.caption(
+    "Sources: CLIP (Radford et al. 2021) · MERU (Desai et al. 2023) · CoMM (Dufumier et al. 2025) · "
+    "Baptista, Stuart & Tran 2025 · Poincaré embeddings (Nickel & Kiela 2017)."
+)
