@@ -54,7 +54,7 @@ def loop_rate(config: dict, steps: int, warmup: int) -> float:
     stamps: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
-        run_config = {**config, "steps": warmup + steps, "eval_every": 10**9, "checkpoint_every": 10**9}
+        run_config = {**config, "steps": warmup + steps, "eval_every": 10**7, "checkpoint_every": 10**7}
         run_id = store.create_run(run_config, dataset=config["dataset"], model=config["model"],
                                   total_steps=warmup + steps)
         status = train_run(store, run_id, progress=lambda step, total, values: stamps.setdefault(step, time.perf_counter()))
@@ -80,7 +80,7 @@ def main() -> None:
         data_params = {"n": 2000, "n_test": 100} if args.dataset == "trifeature-captions" else {}
         config = resolve_config({"dataset": args.dataset, "model": args.model, "device": "cpu",
                                  "batch_size": args.batch_size, "dataset_params": data_params,
-                                 "log_every": 10})
+                                 "log_every": 10, "threads": torch.get_num_threads()})
         bare, loop = [], []
         for _ in range(args.repeats):
             bare.append(bare_rate(config, args.steps, args.warmup))

@@ -76,7 +76,7 @@ def hierarchy(latest: dict[str, float], depth: str) -> dict:
 
 def train_one(model: str, seconds: float, steps: int | None, overrides: list[str]) -> dict:
     from mmviz.data.registry import load
-    from mmviz.runs.loop import train_run
+    from mmviz.runs.loop import cpu_threads, train_run
     from mmviz.runs.store import RunStore
     from mmviz.runs.train_config import apply_overrides, resolve_config
 
@@ -86,7 +86,12 @@ def train_one(model: str, seconds: float, steps: int | None, overrides: list[str
     data = load(DATASET, "train", **config["dataset_params"])  # generated once, then cached
     load(DATASET, "test", **config["dataset_params"])
     data_s = time.perf_counter() - started
+    threads = torch.get_num_threads()
+    if config["device"] in ("auto", "cpu") and not torch.cuda.is_available():
+        config = {**config, "threads": cpu_threads(config["threads"], 0)}  # what the run will use
+        torch.set_num_threads(config["threads"])
     rate = calibrate(config, data)
+    torch.set_num_threads(threads)
     calibration_s = time.perf_counter() - started - data_s
     planned = steps or max(50, int(seconds * rate * RESERVE))
     config = {**config, "steps": planned, "eval_every": max(1, planned // 5)}
@@ -108,7 +113,7 @@ def train_one(model: str, seconds: float, steps: int | None, overrides: list[str
                         "c_spearman_balanced>=0.8": tree["c_spearman_balanced"] >= 0.8})
     return {
         "status": status, "error": run["error"], "steps": run["step"], "batch_size": config["batch_size"],
-        "lr": config["lr"], "data_load_s": round(data_s, 1), "calibrated_steps_per_s": round(rate, 3),
+        "lr": config["lr"], "threads": config["threads"], "data_load_s": round(data_s, 1), "calibrated_steps_per_s": round(rate, 3),
         "calibration_s": round(calibration_s, 1),
         "train_wall_s": round(wall, 1),
         "images_per_s": round(run["step"] * config["batch_size"] / wall, 1),
@@ -129,7 +134,7 @@ def main() -> None:
                         help="as in `mmviz train --set` (e.g. data.n=20000, lr=0.003)")
     args = parser.parse_args()
     out: dict = {"dataset": DATASET, "data_params": DATA_PARAMS, "seconds_per_model": args.seconds,
-                 "threads": torch.get_num_threads(), "loadavg_before": [round(v, 2) for v in os.getloadavg()]}
+                 "cores": torch.get_num_threads(), "loadavg_before": [round(v, 2) for v in os.getloadavg()]}
     for model in args.models.split(","):
         out[model] = train_one(model.strip(), args.seconds, args.steps, args.overrides)
     out["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]

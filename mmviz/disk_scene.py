@@ -97,13 +97,13 @@ def distance_scene(unit_points: np.ndarray, labels: list[str], curvature: float,
         scene.chords.append(view[[i, j]])
         rows.append({
             "pair": f"{labels[i]}–{labels[j]}",
-            "hyperbolic distance": float(geo.dist(x[i], x[j])),
-            "Euclidean (as drawn)": float(np.linalg.norm(view[i] - view[j])),
+            "hyperbolic": float(geo.dist(x[i], x[j])),
+            "Euclidean (drawn)": float(np.linalg.norm(view[i] - view[j])),
         })
     for i in range(len(x)):
         scene.circles.append(frame.to_view(geo.circle_points(x[i], circle_radius, 128)))
     table = pd.DataFrame(rows)
-    table["ratio"] = table["hyperbolic distance"] / table["Euclidean (as drawn)"].clip(lower=1e-12)
+    table["ratio"] = table["hyperbolic"] / table["Euclidean (drawn)"].clip(lower=1e-12)
     scene.table = table
     return scene
 

@@ -12,9 +12,9 @@ from mmviz.ui.shell import page_setup
 page_setup()
 
 LABELS = ("A", "B", "C", "D")
-DEFAULT_POINTS = ((0.55, 160.0), (0.9, 20.0), (0.3, 270.0), (0.95, 100.0))
+DEFAULT_POINTS = ((0.8, 150.0), (0.85, 30.0), (0.4, 260.0), (0.95, 100.0))
 URL = {
-    "c": UrlParam(1.0, 0.1, 4.0), "rho": UrlParam(0.5, 0.1, 2.0), "k": UrlParam(2, 2, 4),
+    "c": UrlParam(1.0, 0.1, 4.0), "rho": UrlParam(0.5, 0.1, 2.0), "k": UrlParam(3, 2, 4),
     "center": UrlParam("none", choices=("none",) + LABELS),
     "b": UrlParam(3, 2, 5), "d": UrlParam(4, 1, 6),
     "concept": UrlParam("none", choices=["none"] + tree_layout.tree_from_nested(tree_layout.CONCEPTS).labels),

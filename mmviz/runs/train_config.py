@@ -26,10 +26,10 @@ from mmviz.models.config import param, param_specs
 class TrainParams:
     """Optimisation and bookkeeping settings (defaults tuned for trifeature-captions on CPU)."""
 
-    steps: int = param(3000, "int", "Optimiser steps.", min=1, max=10_000_000)
+    steps: int = param(2500, "int", "Optimiser steps.", min=1, max=10_000_000)
     batch_size: int = param(256, "int", "Pairs per step (global batch; split across processes).",
                             min=2, max=65_536)
-    lr: float = param(2e-3, "float", "Peak learning rate (AdamW).", min=1e-8, max=1e8)
+    lr: float = param(3e-3, "float", "Peak learning rate (AdamW).", min=1e-8, max=1e8)
     weight_decay: float = param(0.05, "float", "AdamW weight decay (not on biases, norms, scalars).",
                                 min=0.0, max=10.0)
     warmup_steps: int = param(100, "int", "Linear warm-up steps before the cosine decay.",
@@ -41,6 +41,8 @@ class TrainParams:
     device: str = param("auto", "str", "auto, cpu, cuda, cuda:N or mps.")
     amp: bool = param(True, "bool", "Mixed precision (bfloat16) on CUDA; geometry stays float32.",
                       advanced=True)
+    threads: int = param(0, "int", "CPU threads (0 = all cores, or 1 when other work keeps them busy).",
+                         min=0, max=1024, advanced=True)
     eval_every: int = param(250, "int", "Evaluate on the held-out split every this many steps.",
                             min=1, max=10_000_000)
     eval_size: int = param(1000, "int", "Held-out pairs used for evaluation (the first ones).",

@@ -32,4 +32,6 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/data.py", "Data", ":material/dataset:",
               "The datasets: Trifeature images, pairs and captions, Gaussian pairs, digits, WordNet trees, "
               "and your own embeddings.", "data"),
+    PageEntry("pages/train.py", "Train", ":material/model_training:",
+              "Launch small CLIP and MERU runs and watch their loss and metrics live; compare runs.", "train"),
 )

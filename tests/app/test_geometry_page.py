@@ -19,7 +19,7 @@ def _run(**state) -> AppTest:
 
 
 def _distances(at: AppTest) -> np.ndarray:
-    return at.dataframe[0].value["hyperbolic distance"].to_numpy()
+    return at.dataframe[0].value["hyperbolic"].to_numpy()
 
 
 def test_page_runs_and_draws_a_round_disk():
@@ -33,11 +33,11 @@ def test_page_runs_and_draws_a_round_disk():
 
 
 def test_default_distance_matches_closed_form():
-    # A at 0.55 of the radius, 160°; B at 0.9, 20°; c = 1:
+    # A at 0.8 of the radius, 150°; B at 0.85, 30°; c = 1:
     # d = arccosh(1 + 2|x−y|² / ((1−|x|²)(1−|y|²)))
     at = _run()
-    a = 0.55 * np.array([np.cos(np.radians(160)), np.sin(np.radians(160))])
-    b = 0.9 * np.array([np.cos(np.radians(20)), np.sin(np.radians(20))])
+    a = 0.8 * np.array([np.cos(np.radians(150)), np.sin(np.radians(150))])
+    b = 0.85 * np.array([np.cos(np.radians(30)), np.sin(np.radians(30))])
     expected = np.arccosh(1 + 2 * np.sum((a - b) ** 2) / ((1 - a @ a) * (1 - b @ b)))
     assert _distances(at)[0] == pytest.approx(expected, rel=1e-6)
 
@@ -51,14 +51,14 @@ def test_curvature_scales_distances():
 
 
 def test_recentring_keeps_distances_and_moves_the_point_to_the_centre():
-    base = _run(k=3)
-    at = _run(k=3, center="B")
+    base = _run()
+    at = _run(center="B")
     assert not at.exception
     np.testing.assert_allclose(_distances(at), _distances(base), rtol=1e-6)
     points = [t for t in _figure(at, "distance_disk")["data"] if t.get("mode") == "markers+text"][0]
     np.testing.assert_allclose(xy(points)[1], 0.0, atol=1e-9)
-    euclid = at.dataframe[0].value["Euclidean (as drawn)"].to_numpy()
-    assert not np.allclose(euclid, base.dataframe[0].value["Euclidean (as drawn)"].to_numpy())
+    euclid = at.dataframe[0].value["Euclidean (drawn)"].to_numpy()
+    assert not np.allclose(euclid, base.dataframe[0].value["Euclidean (drawn)"].to_numpy())
 
 
 def test_tree_panel_counts_and_room():

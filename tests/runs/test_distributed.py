@@ -79,8 +79,11 @@ def test_two_processes_match_one_process_on_the_global_batch(tmp_path: Path):
         assert mean_loss == pytest.approx(float(loss), rel=1e-5), name
         assert set(grads) == set(ranks[0]) - {"loss"}
         for key, grad in grads.items():
+            # float32 sums over 4 + 4 samples instead of 8 round differently: ~1e-6 of the
+            # tensor's largest entry (conv kernels sum over every pixel of the batch).
+            scale = float(grad.abs().max())
             for r in ranks:
-                torch.testing.assert_close(r[key], grad, rtol=1e-4, atol=1e-6, msg=f"{name} {key}")
+                torch.testing.assert_close(r[key], grad, rtol=1e-4, atol=1e-5 * scale, msg=f"{name} {key}")
         if name != "clip":
             assert float(grads["log_curvature"]) != 0.0  # the curvature's gradient crossed ranks too
 

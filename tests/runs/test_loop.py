@@ -19,7 +19,7 @@ import torch
 from mmviz.errors import MmvizError
 from mmviz.runs.checkpoint import checkpoint_info, load_checkpoint
 from mmviz.runs.evaluate import export_embeddings, prepare_eval_set
-from mmviz.runs.loop import EMBEDDINGS_FILE, batch_indices, load_run_model, lr_at, train_run
+from mmviz.runs.loop import EMBEDDINGS_FILE, batch_indices, cpu_threads, load_run_model, lr_at, train_run
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TrainParams, apply_overrides, resolve_config
 
@@ -32,6 +32,7 @@ EASY = {
     "model_params": {"dim": 16, "mlp_hidden": 32},
     "steps": 150, "batch_size": 128, "lr": 3e-3, "warmup_steps": 10,
     "eval_every": 1000, "eval_size": 200, "device": "cpu",
+    "threads": 1,  # bit-exact comparisons need the same reduction order in every run
 }
 
 
@@ -47,6 +48,16 @@ def losses(store: RunStore, run_id: str) -> dict[int, float]:
 
 
 # --- schedule, data order, config -----------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("requested", "others", "load", "expected"),
+    [(3, 5, 9.0, 3), (0, 0, 0.2, 2), (0, 1, 0.2, 1), (0, 0, 1.8, 1)],
+)
+def test_cpu_threads_drop_to_one_on_busy_cores(monkeypatch, requested, others, load, expected):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert cpu_threads(requested, others) == expected
+
 
 @pytest.mark.parametrize(
     ("step", "expected"),

@@ -1,0 +1,158 @@
+"""The Train page's ways to start runs: preset buttons, and a form built from the dataset,
+model and training schemas. Every form field lives in the URL (``st.query_params``), so a
+link opens the same experiment: ``?dataset=gaussian&gaussian.n=2000&model=meru&meru.dim=16&steps=500``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from mmviz.data.base import ParamSpec
+from mmviz.data.registry import get_info, list_datasets
+from mmviz.errors import MmvizError
+from mmviz.models.registry import get_model_info, list_models
+from mmviz.runs import runner
+from mmviz.runs.devices import available_devices
+from mmviz.runs.presets import list_presets, preset_configs
+from mmviz.runs.store import RunStore
+from mmviz.runs.train_config import TRAIN_PARAMS, resolve_config
+from mmviz.ui.forms import param_form
+from mmviz.ui.url_state import UrlParam, seed_from_url
+
+PREFIX = "train."
+"""Session-state keys are PREFIX + the URL key: ``train.steps``, ``train.gaussian.n``..."""
+TRAINABLE = [info.name for info in list_datasets("pairs") if len(info.modalities) >= 2]
+MODELS = [info.name for info in list_models()]
+FORM_TRAIN_PARAMS = tuple(p for p in TRAIN_PARAMS if p.name != "device")  # device: its own menu
+DEFAULT_DATASET = "trifeature-captions" if "trifeature-captions" in TRAINABLE else TRAINABLE[0]
+
+
+@st.cache_resource(show_spinner=False)
+def devices() -> list[dict[str, str]]:
+    """What this machine can train on (CUDA GPUs, Apple MPS, CPU), asked once per server."""
+    return available_devices()
+
+
+def url_param(spec: ParamSpec) -> UrlParam:
+    """The URL form of a schema field: same default, same bounds or choices."""
+    if spec.type == "choice":
+        return UrlParam(spec.default, choices=list(spec.choices or []))
+    if spec.type == "int":
+        return UrlParam(int(spec.default), spec.min, spec.max)
+    if spec.type == "float":
+        return UrlParam(float(spec.default), spec.min, spec.max)
+    return UrlParam(spec.default)
+
+
+def choice_spec() -> dict[str, UrlParam]:
+    """URL keys of the dataset and model menus (read first: the rest depends on them)."""
+    return {"dataset": UrlParam(DEFAULT_DATASET, choices=TRAINABLE), "model": UrlParam(MODELS[0], choices=MODELS)}
+
+
+def url_spec(dataset: str, model: str) -> dict[str, UrlParam]:
+    """Every URL key of the form for this dataset and model: ``<dataset>.<param>``,
+    ``<model>.<param>``, then the training settings by their own names."""
+    spec = choice_spec()
+    spec.update({f"{dataset}.{p.name}": url_param(p) for p in get_info(dataset).params})
+    spec.update({f"{model}.{p.name}": url_param(p) for p in get_model_info(model).params})
+    spec.update({p.name: url_param(p) for p in FORM_TRAIN_PARAMS})
+    spec["device"] = UrlParam("auto", choices=["auto"] + [d["name"] for d in devices()])
+    spec["name"] = UrlParam("")
+    return spec
+
+
+def seed_state(extra: dict[str, UrlParam]) -> dict[str, UrlParam]:
+    """Fill session state from the URL (once per session) and return the whole URL spec: the
+    form's keys for the chosen dataset and model plus ``extra`` (other widgets' keys).
+
+    Fields drawn by ``param_form`` are not seeded: they take their URL value as the widget's
+    initial value instead (see :func:`_from_url`), so no widget gets a value two ways.
+    """
+    seed_from_url(choice_spec(), PREFIX)
+    spec = {**url_spec(st.session_state[PREFIX + "dataset"], st.session_state[PREFIX + "model"]), **extra}
+    seed_from_url({k: spec[k] for k in ("device", "name", *extra)}, PREFIX)
+    return spec
+
+
+def _from_url(scope: str, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
+    """Values of ``specs`` the URL carries (keys ``scope.name``, or the bare name without scope)."""
+    values = {}
+    for spec in specs:
+        raw = st.query_params.get(f"{scope}.{spec.name}" if scope else spec.name)
+        if raw is not None:
+            values[spec.name] = url_param(spec).parse(raw)
+    return values
+
+
+def preset_gallery(store: RunStore) -> list[str]:
+    """A card per preset with a Launch button; returns the ids of the runs just launched."""
+    presets = list_presets()
+    launched: list[str] = []
+    for preset, col in zip(presets, st.columns(len(presets))):
+        with col.container(border=True, height="stretch"):
+            st.markdown(f"**{preset.title}**")
+            st.caption(preset.description)
+            first = preset.runs[0]
+            st.caption(f"{' vs '.join(r['name'] for r in preset.runs)} · {first.get('steps')} steps · "
+                       f"{first.get('dataset')}")
+            if st.button("Launch", key=f"preset.{preset.key}", type="primary", icon=":material/rocket_launch:",
+                         help=f"Start {len(preset.runs)} runs and overlay their curves."):
+                try:
+                    launched = [runner.launch(config, store=store) for config in preset_configs(preset.key)]
+                except MmvizError as err:
+                    st.error(f"This preset can't start: {err}")
+    return launched
+
+
+def _device_label(name: str) -> str:
+    found = {d["name"]: d for d in devices()}
+    if name == "auto":
+        return f"auto (here: {devices()[0]['name']})"
+    return f"{name} — {found[name]['description']}" if name in found else name
+
+
+def device_summary() -> str:
+    """One line saying which kinds of device this machine has."""
+    parts = []
+    for kind, label in (("cuda", "CUDA"), ("mps", "MPS"), ("cpu", "CPU")):
+        found = [d for d in devices() if d["kind"] == kind]
+        parts.append(f"{label}: " + (", ".join(d["description"] for d in found) if found else "not available"))
+    return " · ".join(parts)
+
+
+def launch_form(store: RunStore) -> list[str]:
+    """Dataset, model and training settings, and a Launch button. The config is validated
+    first; a bad value shows as an error and nothing starts. Returns the launched run ids."""
+    left, right = st.columns(2)
+    dataset = left.selectbox("dataset", TRAINABLE, key=PREFIX + "dataset",
+                             format_func=lambda n: f"{n} — {get_info(n).description.split('.')[0]}")
+    model = right.selectbox("model", MODELS, key=PREFIX + "model",
+                            format_func=lambda n: f"{n} — {get_model_info(n).description.split(':')[0]}")
+    left.caption(get_info(dataset).description)
+    right.caption(get_model_info(model).description)
+    st.markdown("**Dataset parameters**")
+    dataset_params = param_form(get_info(dataset).params, key=PREFIX + dataset,
+                                values=_from_url(dataset, get_info(dataset).params))
+    st.markdown("**Model parameters**")
+    model_params = param_form(get_model_info(model).params, key=PREFIX + model,
+                              values=_from_url(model, get_model_info(model).params))
+    st.markdown("**Training**")
+    train = param_form(FORM_TRAIN_PARAMS, key=PREFIX.rstrip("."), values=_from_url("", FORM_TRAIN_PARAMS))
+    dev_col, name_col = st.columns(2)
+    device = dev_col.selectbox("device", ["auto"] + [d["name"] for d in devices()], key=PREFIX + "device",
+                               format_func=_device_label)
+    dev_col.caption(device_summary())
+    name = name_col.text_input("run name (optional)", key=PREFIX + "name", help="Labels the run's curves.")
+    if not st.button("Launch run", type="primary", icon=":material/play_arrow:"):
+        return []
+    config: dict[str, Any] = {"dataset": dataset, "dataset_params": dataset_params, "model": model,
+                              "model_params": model_params, **train, "device": device,
+                              "name": name.strip() or None}
+    try:
+        resolved = resolve_config(config)
+        return [runner.launch(resolved, store=store)]
+    except MmvizError as err:
+        st.error(f"This run can't start: {err}", icon=":material/error:")
+        return []

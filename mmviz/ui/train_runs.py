@@ -1,0 +1,218 @@
+"""The Train page's runs: the shared store, the runs table with row selection, and the
+Stop / Resume / Delete actions. Everything shown is read from the store on each run of the
+page, so every tab (and a reload) sees the same runs."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import Counter
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mmviz.curves import format_duration
+from mmviz.errors import MmvizError
+from mmviz.paths import mmviz_home
+from mmviz.runs import runner
+from mmviz.runs.store import ACTIVE_STATUSES, RunStore
+from mmviz.ui.train_feed import MetricsFeed
+
+SELECTED_KEY = "train.runs"
+"""Session-state key of the selected run ids, comma-separated (mirrored in the URL as ``runs``)."""
+CONFIRM_KEY = "train.confirm_delete"
+ERRORS_KEY = "train.action_errors"
+TABLE_TICK_S = 5.0
+"""How often the table redraws while a run is active (the curves have their own, faster tick)."""
+STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
+                 "failed": "red", "interrupted": "violet"}
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str) -> RunStore:
+    return RunStore(home)
+
+
+@st.cache_resource(show_spinner=False)
+def _feed(home: str) -> MetricsFeed:
+    return MetricsFeed(_store(home))
+
+
+def get_store() -> RunStore:
+    """The run store of ``MMVIZ_HOME`` (one per server process)."""
+    return _store(str(mmviz_home().resolve()))
+
+
+def get_feed() -> MetricsFeed:
+    """The metrics feed every session of this server shares."""
+    return _feed(str(mmviz_home().resolve()))
+
+
+def run_labels(runs: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """A legend label per run: its name, or model · dataset; a label two runs share gets
+    the run's id suffix."""
+    base = {run["id"]: run.get("name") or f"{run['model']} · {run['dataset']}" for run in runs}
+    counts = Counter(base.values())
+    return {rid: label if counts[label] == 1 else f"{label} ({rid[-4:]})" for rid, label in base.items()}
+
+
+def selected_ids(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """The selected runs that exist, in the order they were selected."""
+    known = {run["id"] for run in runs}
+    raw = str(st.session_state.get(SELECTED_KEY, "") or "")
+    return [rid for rid in dict.fromkeys(raw.split(",")) if rid in known]
+
+
+def select(ids: Sequence[str]) -> None:
+    """Make ``ids`` the selected runs (kept in the URL)."""
+    st.session_state[SELECTED_KEY] = ",".join(dict.fromkeys(ids))
+
+
+_summary_cache: dict[tuple[str, float], dict[str, float | None]] = {}
+
+
+def _summary(store: RunStore, run: dict[str, Any]) -> dict[str, float | None]:
+    """Key final metrics of a run: training loss, mean held-out R@1 and zero-shot accuracy."""
+    key = (run["id"], run["updated"])
+    if key not in _summary_cache:
+        latest = {name: row["value"] for name, row in store.latest_metrics(run["id"]).items()}
+        r1 = [v for k, v in latest.items() if k.startswith("eval/r1_")]
+        zero = [v for k, v in latest.items() if k.startswith("eval/zeroshot_")]
+        if len(_summary_cache) > 512:
+            _summary_cache.clear()
+        _summary_cache[key] = {"loss": latest.get("train/loss"), "r1": float(np.mean(r1)) if r1 else None,
+                               "zeroshot": float(np.mean(zero)) if zero else None}
+    return _summary_cache[key]
+
+
+def duration(run: dict[str, Any], now: float | None = None) -> float | None:
+    """Seconds the run has trained (until now if it still runs); None before it started."""
+    if not run.get("started"):
+        return None
+    if run["status"] in ACTIVE_STATUSES:
+        end = now if now is not None else time.time()
+    else:
+        end = run.get("finished")
+    return None if end is None else max(end - run["started"], 0.0)
+
+
+def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run: what the table shows."""
+    labels, now = run_labels(runs), time.time()
+    rows = []
+    for run in runs:
+        summary = _summary(store, run)
+        total = run.get("total_steps") or 0
+        rows.append({
+            "run": labels[run["id"]], "status": run["status"], "dataset": run["dataset"], "model": run["model"],
+            "progress": 100.0 * min(run["step"] / total, 1.0) if total else 0.0,
+            "steps": f"{run['step']:,} / {total:,}" if total else f"{run['step']:,}",
+            "train loss": summary["loss"], "held-out R@1": summary["r1"], "zero-shot acc.": summary["zeroshot"],
+            "duration": format_duration(duration(run, now)), "device": run.get("device") or "",
+            "error": run.get("error") or "", "id": run["id"],
+        })
+    return pd.DataFrame(rows, columns=["run", "status", "dataset", "model", "progress", "steps", "train loss",
+                                       "held-out R@1", "zero-shot acc.", "duration", "device", "error", "id"])
+
+
+def runs_table(store: RunStore, runs: Sequence[dict[str, Any]]) -> list[str]:
+    """The runs table; selecting rows selects runs (several: their curves are overlaid).
+    While a run is queued or running the table redraws itself every TABLE_TICK_S seconds, so
+    its progress, duration and metrics stay current. Returns the selected run ids."""
+    active = any(run["status"] in ACTIVE_STATUSES for run in runs)
+    return st.fragment(_table, run_every=TABLE_TICK_S if active else None)(store)
+
+
+def _table(store: RunStore) -> list[str]:
+    runs = store.list_runs()
+    selected = selected_ids(runs)
+    frame = runs_frame(store, runs)
+    positions = [i for i, rid in enumerate(frame["id"]) if rid in selected]
+    event = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row", placeholder="–",
+        # Row selections are row numbers: the table is a new widget whenever its runs change (one
+        # added on top, one deleted), and starts with the same runs selected. New steps or metrics
+        # keep the widget, so a live update neither redraws it from scratch nor loses a selection.
+        key=f"train.table.{zlib.crc32(','.join(frame['id']).encode()):08x}",
+        selection_default={"selection": {"rows": positions}},
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+            "steps": st.column_config.TextColumn(width=110),
+            "train loss": st.column_config.NumberColumn(format="%.3f"),
+            "held-out R@1": st.column_config.NumberColumn(format="%.2f", help="Mean recall@1, both directions."),
+            "zero-shot acc.": st.column_config.NumberColumn(format="%.2f", help="Mean over the zero-shot tasks."),
+            "error": st.column_config.TextColumn(width="medium"),
+        },
+    )
+    rows = list(event.selection.rows) if event is not None else positions
+    if sorted(rows) != positions:
+        picked = [frame["id"].iloc[i] for i in rows if i < len(frame)]
+        select([rid for rid in selected if rid in picked] + [rid for rid in picked if rid not in selected])
+        st.rerun()  # the buttons and curves outside this fragment follow the new selection
+    return selected
+
+
+def run_actions(store: RunStore, runs: Sequence[dict[str, Any]], selected: Sequence[str]) -> None:
+    """Stop, Resume and Delete (with a confirmation) for the selected runs."""
+    for message in st.session_state.pop(ERRORS_KEY, []):  # from an action just before a rerun
+        st.error(message, icon=":material/error:")
+    by_id = {run["id"]: run for run in runs}
+    chosen = [by_id[rid] for rid in selected if rid in by_id]
+    stoppable = [r["id"] for r in chosen if r["status"] in ACTIVE_STATUSES]
+    resumable = [r["id"] for r in chosen if r["status"] in runner.RESUMABLE]
+    deletable = [r["id"] for r in chosen if r["status"] not in ACTIVE_STATUSES]
+    stop_col, resume_col, delete_col, note_col = st.columns([1, 1, 1, 4], vertical_alignment="center")
+    if stop_col.button("Stop", icon=":material/stop:", disabled=not stoppable, width="stretch",
+                       help="Finish the current step, checkpoint, and stop."):
+        _each(stoppable, lambda rid: runner.stop(rid, store=store), "stop")
+        st.rerun()
+    if resume_col.button("Resume", icon=":material/play_arrow:", disabled=not resumable, width="stretch",
+                         help="Continue a stopped, interrupted or failed run from its last checkpoint."):
+        _each(resumable, lambda rid: runner.resume(rid, store=store), "resume")
+        st.rerun()
+    if delete_col.button("Delete…", icon=":material/delete:", disabled=not deletable, width="stretch",
+                         help="Remove the run, its metrics and its files (stop a running run first)."):
+        st.session_state[CONFIRM_KEY] = ",".join(deletable)
+    note_col.caption(f"{len(chosen)} of {len(runs)} runs selected — select rows to overlay their curves."
+                     if runs else "No runs yet.")
+    pending = [rid for rid in str(st.session_state.get(CONFIRM_KEY, "")).split(",") if rid in by_id]
+    if pending:
+        _confirm_delete(store, [by_id[rid] for rid in pending])
+
+
+def _confirm_delete(store: RunStore, runs: Sequence[dict[str, Any]]) -> None:
+    labels = run_labels(runs)
+    with st.container(border=True):
+        st.warning(f"Delete {len(runs)} run{'s' if len(runs) > 1 else ''} "
+                   f"({', '.join(labels.values())})? Their metrics, checkpoints and embeddings are removed "
+                   "for good.", icon=":material/delete_forever:")
+        yes, no, _ = st.columns([1, 1, 5])
+        if yes.button("Yes, delete", type="primary"):
+            st.session_state.pop(CONFIRM_KEY, None)
+            _each([r["id"] for r in runs], lambda rid: _delete(store, rid), "delete")
+            st.rerun()
+        if no.button("Cancel"):
+            st.session_state.pop(CONFIRM_KEY, None)
+            st.rerun()
+
+
+def _delete(store: RunStore, run_id: str) -> None:
+    runner.delete(run_id, store=store)
+    get_feed().forget(run_id)
+
+
+def _each(run_ids: Sequence[str], action, verb: str) -> None:
+    """Apply ``action`` to each run; a refusal (e.g. the run changed status meanwhile) is shown
+    as an error above the buttons, after the rerun the action causes."""
+    for run_id in run_ids:
+        try:
+            action(run_id)
+        except MmvizError as err:
+            st.session_state.setdefault(ERRORS_KEY, []).append(f"Could not {verb} {run_id}: {err}")
+
+
+def status_signature(runs: Sequence[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """What the page's static parts depend on: which runs exist and their statuses."""
+    return tuple((run["id"], run["status"]) for run in runs)

@@ -1,0 +1,156 @@
+"""The Train page: launching from the form and from presets, the runs table and its actions,
+and the URL as the experiment's address. Trainers are tests/runs/fake_trainer.py (fast, no
+torch); AppTest cannot tick fragments, so the live part is tested in tests/browser."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mmviz.runs import runner
+from mmviz.runs.store import RunStore
+from mmviz.runs.train_config import train_defaults
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
+FAKE_TRAINER = Path(__file__).resolve().parents[1] / "runs" / "fake_trainer.py"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """The page's store (MMVIZ_HOME from tests/app/conftest.py); trainers are the fake one and
+    none outlives the test."""
+    monkeypatch.setenv(runner.TRAIN_COMMAND_ENV, shlex.join([sys.executable, str(FAKE_TRAINER)]))
+    monkeypatch.delenv(runner.MAX_RUNS_ENV, raising=False)
+    run_store = RunStore()
+    yield run_store
+    for run in run_store.list_runs():
+        if run["pid"] and run["pid"] != os.getpid() and runner.is_alive(run):
+            os.killpg(run["pid"], signal.SIGKILL)
+    for child in list(runner._children.values()):
+        child.wait(timeout=10)
+    runner._reap()
+
+
+def _page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def _fake_run(store: RunStore, status: str, **fields) -> str:
+    run_id = store.create_run({"dataset": "gaussian", "model": "clip", "steps": 50}, dataset="gaussian",
+                              model="clip", total_steps=50)
+    store.update_run(run_id, status=status, started=time.time() - 5, **fields)
+    return run_id
+
+
+def test_the_form_launches_a_run_that_the_table_shows_and_stop_marks_it_stopped(store):
+    at = _page(dataset="gaussian")
+    at.number_input(key="train.gaussian.n").set_value(256)
+    at.number_input(key="train.steps").set_value(100_000)  # the fake trainer runs until stopped
+    _button(at, "Launch run").click().run()
+    assert not at.exception and not at.error
+    (run,) = store.list_runs()
+    assert run["config"]["dataset_params"]["n"] == 256 and run["config"]["steps"] == 100_000
+    assert run["config"]["model"] == "clip" and run["config"]["lr"] == train_defaults()["lr"]
+    table = _table(at)
+    assert list(table["id"]) == [run["id"]] and table["status"][0] in ("queued", "running")
+    assert at.query_params["runs"] == run["id"]  # launched = selected, and in the URL
+    runner.wait_for_status(run["id"], "running", timeout=20, store=store)
+    at.run()
+    assert not _button(at, "Stop").disabled and _button(at, "Resume").disabled
+    _button(at, "Stop").click().run()
+    runner.wait_for_status(run["id"], "stopped", timeout=20, store=store)
+    at.run()
+    assert _table(at)["status"][0] == "stopped"
+    assert _button(at, "Stop").disabled and not _button(at, "Resume").disabled
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"train.clip.cnn_widths": "16,wide"}, "cnn_widths must be comma-separated whole numbers"),
+    ({"train.clip.init_temperature": 0.01, "train.clip.max_logit_scale": 50.0},  # each fine, not together
+     "gives a logit scale above max_logit_scale 50"),
+])
+def test_a_bad_setting_shows_an_error_and_launches_nothing(store, settings, message):
+    at = _page()
+    for key, value in settings.items():
+        (at.text_input(key=key) if isinstance(value, str) else at.number_input(key=key)).set_value(value)
+    _button(at, "Launch run").click().run()
+    assert not at.exception
+    assert at.error and "can't start" in at.error[0].value and message in at.error[0].value
+    assert store.list_runs() == []
+
+
+def test_a_preset_launches_its_runs_and_overlays_them(store):
+    at = _page()
+    _button(at, "Launch").click().run()  # the first preset: CLIP vs MERU
+    assert not at.exception and not at.error
+    runs = store.list_runs()
+    assert sorted(r["model"] for r in runs) == ["clip", "meru"]
+    assert {r["config"]["dataset"] for r in runs} == {"trifeature-captions"}
+    selected = at.query_params["runs"].split(",")
+    assert [store.get_run(rid)["name"] for rid in selected] == ["CLIP", "MERU"]
+    keys = [m.value for m in at.markdown if "━━" in m.value]  # each run's colour key, name and status
+    assert [k.split("  \n")[0] for k in keys] == [
+        '<span style="color:#ea580c; font-weight:900">━━</span> **CLIP** :blue-badge[running]',
+        '<span style="color:#4338ca; font-weight:900">━━</span> **MERU** :blue-badge[running]']
+
+
+def test_a_link_opens_the_same_experiment(store):
+    query = {"dataset": "gaussian", "gaussian.n": "300", "model": "meru", "meru.dim": "16", "steps": "77",
+             "lr": "0.01", "device": "cpu", "smooth": "0.3", "logy": "True", "x": "time"}
+    at = _page(**query)
+    assert not at.exception
+    assert at.selectbox(key="train.dataset").value == "gaussian" and at.selectbox(key="train.model").value == "meru"
+    assert at.number_input(key="train.gaussian.n").value == 300 and at.number_input(key="train.meru.dim").value == 16
+    assert at.number_input(key="train.steps").value == 77 and at.number_input(key="train.lr").value == 0.01
+    assert at.selectbox(key="train.device").value == "cpu"
+    assert at.slider(key="train.smooth").value == 0.3 and at.toggle(key="train.logy").value is True
+    assert at.radio(key="train.x").value == "time"
+    assert {k: at.query_params[k] for k in query} == query  # and the page keeps it so
+
+
+def test_a_failed_run_shows_its_error_and_an_interrupted_one_can_be_resumed(store):
+    failed = _fake_run(store, "failed", error="loss became NaN/Inf at step 4 (lr=4e+05)", step=3)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = _fake_run(store, "running", pid=dead.pid, step=20)  # its trainer died with the last server
+    at = _page(runs=f"{failed},{orphan}")
+    assert store.get_run(orphan)["status"] == "interrupted"  # the page asked the runner to look
+    table = _table(at).set_index("id")
+    assert table.loc[failed, "error"].startswith("loss became NaN") and table.loc[orphan, "status"] == "interrupted"
+    assert any("failed:** loss became NaN/Inf at step 4" in e.value for e in at.error)
+    assert any("was interrupted" in w.value for w in at.warning)
+    _button(at, "Resume").click().run()
+    for run_id in (failed, orphan):
+        assert store.get_run(run_id)["config"]["resume"] is True
+        runner.wait_for_status(run_id, "finished", timeout=30, store=store)
+
+
+def test_delete_asks_first(store):
+    run_id = _fake_run(store, "finished", finished=time.time())
+    at = _page(runs=run_id)
+    _button(at, "Delete…").click().run()
+    assert store.has_run(run_id) and "Delete 1 run" in at.warning[0].value
+    _button(at, "Cancel").click().run()
+    assert store.has_run(run_id) and not at.warning
+    _button(at, "Delete…").click().run()
+    _button(at, "Yes, delete").click().run()
+    assert not store.has_run(run_id) and _table(at).empty
