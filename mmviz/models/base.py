@@ -85,7 +85,10 @@ class ContrastiveModel(nn.Module, ABC):
     def scalars(self) -> dict[str, float]:
         """Learned scalars for logging: temperature, logit scale, curvature."""
         scale = float(self.scale())
-        return {"temperature": 1.0 / scale, "logit_scale": scale, "curvature": self.curvature()}
+        # A diverging run can drive the scale to exactly 0 (exp underflow); report τ = inf so the
+        # loop's NaN/Inf check fails the run with its readable message, not a ZeroDivisionError.
+        temperature = 1.0 / scale if scale > 0 else math.inf
+        return {"temperature": temperature, "logit_scale": scale, "curvature": self.curvature()}
 
     # --- loss --------------------------------------------------------------------------------
 

@@ -78,6 +78,14 @@ def test_clip_logit_scale_starts_at_one_over_0_07_and_is_clamped_at_100():
     assert float(model.logit_scale.detach()) == pytest.approx(math.log(100.0))
 
 
+def test_a_collapsed_logit_scale_logs_an_infinite_temperature_instead_of_raising():
+    model = build_model("clip", IMAGE_TEXT, **SMALL)
+    with torch.no_grad():
+        model.logit_scale.fill_(-1000.0)  # exp underflows to exactly 0, as in a diverged run
+    scalars = model.scalars()
+    assert scalars["logit_scale"] == 0.0 and scalars["temperature"] == math.inf
+
+
 def test_clip_embeds_on_the_unit_sphere():
     model = build_model("clip", IMAGE_TEXT, **SMALL)
     images, tokens = image_text_batch()
