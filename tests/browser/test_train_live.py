@@ -75,7 +75,8 @@ def test_the_loss_chart_grows_by_itself_and_stop_stops_the_run(page, train_app):
     assert run["status"] == "running"
     page.get_by_role("button", name="Stop").click()
     runner.wait_for_status(run["id"], "stopped", timeout=60, store=store)
-    page.get_by_text("stopped", exact=True).first.wait_for(timeout=30_000)  # the page follows by itself
+    # the page follows by itself: the visible status badge (the dataframe also has hidden a11y cells)
+    page.get_by_text("stopped", exact=True).filter(visible=True).first.wait_for(timeout=30_000)
     _no_exception(page)
 
 
