@@ -100,9 +100,8 @@ st.markdown(
 )
 
 st.header("3 · From generic to specific", divider="gray")
-tree_c, _, _, _, _, path = cached.concept_view(curvature, None)
 concept = st.selectbox("Move to the centre", URL["concept"].choices, key="concept")
-recenter_c = None if concept not in tree_c.labels else tree_c.labels.index(concept)
+recenter_c = None if concept == "none" else URL["concept"].choices.index(concept) - 1  # choices = none + labels
 tree_c, hyp, pos_c, arcs_c, grid_c, path = cached.concept_view(curvature, recenter_c)
 g1, g2 = st.columns([3, 2], gap="large")
 g1.plotly_chart(disk_plots.tree_disk_figure(pos_c, arcs_c, grid_c, tree_c.labels, tree_c.depth,
