@@ -20,6 +20,8 @@ COMMANDS = {
     "train": "train",
     "embed": "embed",
     "runs": "runs",
+    "project": "project",
+    "gallery": "gallery",
 }
 
 

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from mmviz.ui.home_gallery import reference_pictures
 from mmviz.ui.pages import PAGES
 from mmviz.ui.shell import page_setup
 
@@ -16,6 +17,10 @@ st.markdown(
     "mmviz lets you train small models of both kinds, look at the embeddings on the Poincaré disk, "
     "and see what a contrastive loss actually computes."
 )
+
+if reference_pictures():
+    st.caption("Both models were trained by mmviz on Trifeature captions and ship with it; the Explorer and "
+               "Similarity pages open on them.")
 
 cols = st.columns(3)
 for i, page in enumerate(p for p in PAGES if not p.default):

@@ -8,17 +8,19 @@
   a fact neither image shows alone.
 * ``trifeature-captions``: an image and a caption naming 1, 2 or 3 of its attributes.
 
-Train/test combinations (``trifeature-pairs``, and ``trifeature-captions`` with
-``heldout_combinations``): a (shape, texture, colour) triple belongs to the test split iff
+Pairs and captions by default draw image 1's (shape, texture, colour) from all 1000 triples in
+both splits (test pairs are new renders from another random stream). This matters for the
+synergy probe of ``trifeature-pairs``: with held-out test triples, a probe on the true attribute
+labels (every pairwise combination except texture 1 × colour 2) predicted synergy at ~80%, so
+the probe would have measured the split, not the model.
+
+Train/test combinations (``heldout_combinations``, off by default): a (shape, texture, colour)
+triple belongs to the test split iff
 ``(shape_id + texture_id + color_id) % 5 == 0``. That is exactly 200 of the 1000 triples, and the
 rule is balanced: every shape, texture and colour — and every pair of them — has 8 train and
 2 test completions, so a probe meets every single attribute value in both splits but never a
 train triple at test time. For pairs the rule applies to image 1's triple (image 2 is made from
 it: same shape, its own texture and colour).
-
-Captions by default draw attributes from all 1000 triples in both splits: test images are new
-renders (another random stream), so zero-shot and retrieval are measured on unseen images of
-seen combinations; ``heldout_combinations`` switches to the rule above.
 
 Everything is a deterministic function of ``seed`` (and the split); train and test draw from
 separate random streams.
@@ -128,22 +130,29 @@ def texture_color_mapping(mapping_seed: int) -> np.ndarray:
         _SIZE,
         _SEED,
         ParamSpec("biased", "bool", True,
-                  "Train pairs obey the mapping: colour of image 2 = mapping[texture of image 1]. "
-                  "Off: colours drawn independently."),
+                  "Train pairs obey the mapping: colour of image 2 = mapping[texture of image 1] "
+                  "(CoMM's protocol for the synergy probe). Off: colours drawn independently (for "
+                  "the redundancy and uniqueness probes). The test split is never biased."),
         ParamSpec("synergy_fraction", "float", 0.5,
                   "Fraction of test pairs where the mapping holds (0.1 = independent colours). "
                   "0.5 gives a balanced synergy probe.", min=0.0, max=1.0),
         ParamSpec("mapping_seed", "int", 0, "Seed of the texture→colour mapping.",
                   min=0, max=_MAX_SEED, advanced=True),
+        ParamSpec("heldout_combinations", "bool", False,
+                  "Image 1's (shape, texture, colour) triples split between train and test "
+                  f"({TEST_COMBINATION_RULE}). Off: both splits draw from all 1000 (needed for "
+                  "a fair synergy probe).", advanced=True),
     ),
     modalities=("image1", "image2"),
     cacheable=True,
 ))
 def load_trifeature_pairs(split: str, n_train: int, n_test: int, size: int, seed: int,
-                          biased: bool, synergy_fraction: float, mapping_seed: int) -> PairedDataset:
+                          biased: bool, synergy_fraction: float, mapping_seed: int,
+                          heldout_combinations: bool = False) -> PairedDataset:
     """Pairs (image1, image2), both (N, 3, size, size) uint8; probe labels in the metadata.
 
-    Image 1's (shape, texture, colour) is drawn uniformly from the split's combinations.
+    Image 1's (shape, texture, colour) is drawn uniformly from all 1000 triples (from the
+    split's combinations with ``heldout_combinations``).
     Image 2 has image 1's shape and a uniformly random texture. Its colour:
 
     * train, ``biased``: ``mapping[texture1]`` (every pair has synergy = 1, as in CoMM);
@@ -157,8 +166,11 @@ def load_trifeature_pairs(split: str, n_train: int, n_test: int, size: int, seed
     n = n_train if split == "train" else n_test
     mapping = texture_color_mapping(mapping_seed)
     rng = _rng(seed, split, 1)
-    combos = split_combinations(split)
-    shape1, texture1, color1 = combos[rng.integers(0, len(combos), n)].T
+    if heldout_combinations:
+        combos = split_combinations(split)
+        shape1, texture1, color1 = combos[rng.integers(0, len(combos), n)].T
+    else:
+        shape1, texture1, color1 = (rng.integers(0, 10, n) for _ in range(3))
     texture2 = rng.integers(0, 10, n)
     if split == "train" and biased:
         color2 = mapping[texture1]
@@ -180,12 +192,13 @@ def load_trifeature_pairs(split: str, n_train: int, n_test: int, size: int, seed
         **_attributes(shape1, texture2, color2, "2"),
     })
     params = {"n_train": n_train, "n_test": n_test, "size": size, "seed": seed, "biased": biased,
-              "synergy_fraction": synergy_fraction, "mapping_seed": mapping_seed}
+              "synergy_fraction": synergy_fraction, "mapping_seed": mapping_seed,
+              "heldout_combinations": heldout_combinations}
     extras = {
         "mapping": mapping.tolist(),
         "mapping_names": [COLORS[c] for c in mapping],
         "probes": {"share": 10, "unique1": 10, "unique2": 10, "synergy": 2},
-        "test_combination_rule": TEST_COMBINATION_RULE,
+        "test_combination_rule": TEST_COMBINATION_RULE if heldout_combinations else None,
         **_names(),
     }
     return PairedDataset("trifeature-pairs", split, params, {"image1": image1, "image2": image2},

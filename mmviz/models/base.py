@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -90,11 +90,28 @@ class ContrastiveModel(nn.Module, ABC):
         temperature = 1.0 / scale if scale > 0 else math.inf
         return {"temperature": temperature, "logit_scale": scale, "curvature": self.curvature()}
 
+    def extra_eval(self, ev: Any, za: Tensor, zb: Tensor, device: torch.device) -> dict[str, float]:
+        """Model-specific held-out metrics (names without ``eval/``), merged into
+        :func:`mmviz.runs.evaluate.evaluate`'s. ``ev``: the :class:`EvalSet`; za, zb: its
+        embedded pairs (N, E) on the CPU. Default: none."""
+        return {}
+
     # --- loss --------------------------------------------------------------------------------
 
     def extra_losses(self, za: Tensor, zb: Tensor) -> dict[str, tuple[float, Tensor]]:
         """Other loss terms on the local pairs: name → (weight, scalar Tensor)."""
         return {}
+
+    def scaled_logits(self, za: Tensor, zb: Tensor, gather: Gather | None = None) -> tuple[Tensor, Tensor, int]:
+        """Each side's local rows scored against the other side (all of it under data parallelism),
+        times 1/τ: (B, N) for a, (B, N) for b, and the offset of the local rows among the N."""
+        if gather is None:
+            all_a, all_b, offset = za, zb, 0
+        else:
+            all_a, offset = gather(za)
+            all_b, _ = gather(zb)
+        scale = self.scale()
+        return scale * self.similarity(za, all_b), scale * self.similarity(zb, all_a), offset
 
     def loss(self, za: Tensor, zb: Tensor, gather: Gather | None = None) -> dict[str, Tensor]:
         """Loss of paired points za, zb (B, E): ``{"loss", "contrastive", <extra terms>}``.
@@ -102,14 +119,8 @@ class ContrastiveModel(nn.Module, ABC):
         With ``gather`` each side's local rows are scored against the gathered other side,
         so the loss (averaged over processes) and its gradient are those of the global batch.
         """
-        if gather is None:
-            all_a, all_b, offset = za, zb, 0
-        else:
-            all_a, offset = gather(za)
-            all_b, _ = gather(zb)
-        scale = self.scale()
-        contrastive = symmetric_info_nce(scale * self.similarity(za, all_b),
-                                         scale * self.similarity(zb, all_a), offset)
+        logits_a, logits_b, offset = self.scaled_logits(za, zb, gather)
+        contrastive = symmetric_info_nce(logits_a, logits_b, offset)
         out = {"contrastive": contrastive}
         total = contrastive
         for name, (weight, value) in self.extra_losses(za, zb).items():

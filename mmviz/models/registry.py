@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -13,20 +14,38 @@ from mmviz.data.base import PairedDataset, ParamSpec
 from mmviz.errors import MmvizError
 from mmviz.models.base import ContrastiveModel
 from mmviz.models.clip import Clip
-from mmviz.models.config import ClipConfig, ContrastiveConfig, MeruConfig, param_specs
+from mmviz.models.config import ClipConfig, MeruConfig, param_specs
 from mmviz.models.encoders import ModalitySpec, describe_modality
 from mmviz.models.meru import Meru, MeruPoincare
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A registry entry: the model's name, geometry, config dataclass and form schema."""
+    """A registry entry: the model's name, geometry, config dataclass and form schema.
+
+    ``datasets``: the datasets it trains on (empty: any dataset with two paired modalities).
+    ``trainer``: ``"module:Class"`` of a trainer replacing :class:`mmviz.runs.loop.Trainer`
+    (same constructor, ``fit() -> status``), for models that are not two-tower contrastive
+    models (tree embeddings); empty for the standard loop.
+    """
 
     name: str
     description: str
     geometry: str
-    config_cls: type[ContrastiveConfig]
-    model_cls: Callable[..., ContrastiveModel]
+    config_cls: type[Any]
+    model_cls: Callable[..., Any]
+    datasets: tuple[str, ...] = ()
+    trainer: str = ""
+    train_defaults: tuple[tuple[str, Any], ...] = ()
+    """Training settings (``steps``, ``lr``...) that replace the global defaults for this model
+    when a config leaves them out (tree embeddings want lr 0.1, not CLIP's 3e-3)."""
+
+    def trainer_class(self) -> type | None:
+        """The custom trainer class, or None for the standard loop."""
+        if not self.trainer:
+            return None
+        module, _, attr = self.trainer.partition(":")
+        return getattr(importlib.import_module(module), attr)
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
@@ -49,13 +68,63 @@ _REGISTRY: dict[str, ModelInfo] = {
 }
 
 
+_PLUGINS: tuple[str, ...] = (
+    "mmviz.models.gaussian_linear",
+    "mmviz.models.comm",
+    "mmviz.trees.models",
+)
+"""Modules that register more models (and their presets) with :func:`register_model` when
+imported; loaded on the first registry lookup so importing this module stays cheap."""
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import every plugin module once (each registers its models and presets)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for module in _PLUGINS:
+        importlib.import_module(module)
+
+
+def register_model(info: ModelInfo) -> ModelInfo:
+    """Add a model to the registry (MmvizError if the name is taken); returns it."""
+    if info.name in _REGISTRY:
+        raise MmvizError(f"model {info.name!r} is registered twice")
+    _REGISTRY[info.name] = info
+    return info
+
+
 def list_models() -> list[ModelInfo]:
     """Every registered model."""
+    load_plugins()
     return list(_REGISTRY.values())
+
+
+def models_for(dataset: str) -> list[ModelInfo]:
+    """The models that can train on ``dataset``: those naming it, plus the generic two-tower
+    models when it has two paired modalities."""
+    from mmviz.data.registry import get_info
+
+    info = get_info(dataset)
+    paired = info.kind != "hierarchy" and len(info.modalities) >= 2
+    return [m for m in list_models() if dataset in m.datasets or (not m.datasets and paired)]
+
+
+def check_compatible(model: str, dataset: str) -> None:
+    """MmvizError unless ``model`` can train on ``dataset`` (naming the models that can)."""
+    info = get_model_info(model)
+    fitting = [m.name for m in models_for(dataset)]
+    if model not in fitting:
+        can = f"models for it: {', '.join(fitting)}" if fitting else "no model trains on it"
+        raise MmvizError(f"model {model!r} cannot train on dataset {dataset!r} "
+                         f"({'it trains on ' + ', '.join(info.datasets) if info.datasets else 'it needs paired data'}; {can})")
 
 
 def get_model_info(name: str) -> ModelInfo:
     """The entry of model ``name`` (MmvizError naming the known models if unknown)."""
+    load_plugins()
     if name not in _REGISTRY:
         raise MmvizError(f"unknown model {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]

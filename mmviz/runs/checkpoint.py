@@ -183,11 +183,13 @@ def save_checkpoint(run_dir: Path, state: dict[str, torch.Tensor], meta: dict[st
 
 
 def load_checkpoint(
-    run_dir: Path, device: str | torch.device = "cpu"
+    run_dir: Path, device: str | torch.device = "cpu", *, weights_only: bool = False
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
     """The last checkpoint of a run as ``(state, meta)`` (as given to save_checkpoint), or None if
     the run has none. Model tensors are put on ``device``; meta tensors stay on the CPU (RNG state
     must; ``optimizer.load_state_dict`` moves its state to the parameters' device itself).
+    ``weights_only``: return ``(state, {})`` without reading the training state (which a shipped
+    reference run does not have).
     """
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT_FILE
@@ -196,6 +198,8 @@ def load_checkpoint(
     with safe_open(str(checkpoint_path), framework="pt", device=str(device)) as f:
         token = (f.metadata() or {}).get(_TOKEN)
         state = {name: f.get_tensor(name) for name in f.keys()}
+    if weights_only:
+        return state, {}
     for candidate in (run_dir / TRAINING_STATE_FILE, run_dir / PREVIOUS_TRAINING_STATE_FILE):
         if token is not None and _read_token(candidate) == token:
             with safe_open(str(candidate), framework="pt") as f:

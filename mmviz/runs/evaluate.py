@@ -134,6 +134,7 @@ def _evaluate(model: ContrastiveModel, ev: EvalSet, device: torch.device, batch_
         caption_depth = _depth(geometry, caption_points, caption_raw, hyperbolic)
         image_depth = depth[ev.names[1 - ev.text_side]]
         out.update(_hierarchy_metrics(depth_name, ev, caption_depth, image_depth))
+    out.update(model.extra_eval(ev, za, zb, device))
     return out
 
 

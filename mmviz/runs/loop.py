@@ -20,6 +20,7 @@ import time
 import traceback
 from contextlib import nullcontext
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -31,13 +32,12 @@ from mmviz.runs import distributed
 from mmviz.runs.checkpoint import load_checkpoint, save_checkpoint
 from mmviz.runs.devices import pick_device
 from mmviz.runs.distributed import DistInfo
+from mmviz.runs.embeddings import EMBEDDINGS_FILE
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TrainParams, resolve_config, train_params
 
 Progress = Callable[[int, int, dict[str, float]], None]
 """Called as ``progress(step, total_steps, latest_values)`` at every log and eval step."""
-
-EMBEDDINGS_FILE = "embeddings.npz"
 
 
 class TrainingFailed(Exception):
@@ -249,6 +249,26 @@ class Trainer:
             requested = bool(self.store.get_run(self.run_id).get("stop_requested"))
         return distributed.agree_flags([requested], self.device)[0]
 
+    # --- re-evaluation of a saved run (the gallery's verify) ------------------------------
+
+    @classmethod
+    def evaluate_checkpoint(cls, config: dict[str, Any], run_dir: Path,
+                            device: torch.device | str = "cpu") -> tuple[dict[str, float], Any]:
+        """The final held-out metrics (names without ``eval/``) and exported embeddings of the
+        checkpoint in ``run_dir``, recomputed from scratch. Trainers of other kinds of model
+        override this with their own evaluation."""
+        from mmviz.data.registry import load
+        from mmviz.runs.evaluate import evaluate, export_embeddings, prepare_eval_set
+
+        config = resolve_config(config)
+        device = torch.device(device)
+        model = model_from_checkpoint(config, run_dir, device)
+        eval_set = prepare_eval_set(load(config["dataset"], "test", **config["dataset_params"]),
+                                    config["eval_size"])
+        torch.manual_seed(config["seed"])
+        metrics = evaluate(model, eval_set, device, config["batch_size"])
+        return metrics, export_embeddings(model, eval_set, device)
+
     # --- the loop ------------------------------------------------------------------------
 
     def fit(self) -> str:
@@ -315,7 +335,10 @@ def train_run(store: RunStore, run_id: str, *, progress: Progress | None = None)
         if info.is_main:
             store.update_run(run_id, status="running", pid=os.getpid(), device=str(device),
                              started=time.time(), error=None, finished=None)
-        trainer = Trainer(store, run_id, config, device, info, progress, stop)
+        from mmviz.models.registry import get_model_info
+
+        trainer_cls = get_model_info(config["model"]).trainer_class() or Trainer
+        trainer = trainer_cls(store, run_id, config, device, info, progress, stop)
         status = trainer.fit()
     except (TrainingFailed, MmvizError) as err:
         error = str(err)
@@ -372,14 +395,22 @@ def load_run_model(store: RunStore, run_id: str, device: torch.device | str = "c
 
     Returns ``(model, config)``; MmvizError if the run has no checkpoint yet.
     """
+    config = resolve_config(store.get_run(run_id)["config"])
+    if load_checkpoint(store.run_dir(run_id), device=device, weights_only=True) is None:
+        raise MmvizError(f"run '{run_id}' has no checkpoint yet")
+    return model_from_checkpoint(config, store.run_dir(run_id), device), config
+
+
+def model_from_checkpoint(config: dict[str, Any], run_dir: Path, device: torch.device | str = "cpu"):
+    """The model of a resolved ``config`` with the weights in ``run_dir``, in eval mode."""
     from mmviz.data.registry import load
     from mmviz.models.registry import build_model, model_inputs
 
-    config = resolve_config(store.get_run(run_id)["config"])
-    loaded = load_checkpoint(store.run_dir(run_id), device=device)
+    loaded = load_checkpoint(run_dir, device=device, weights_only=True)
     if loaded is None:
-        raise MmvizError(f"run '{run_id}' has no checkpoint yet")
-    train = load(config["dataset"], "train", **config["dataset_params"])
-    model = build_model(config["model"], model_inputs(train), **config["model_params"]).to(device)
+        raise MmvizError(f"no checkpoint in {run_dir}")
+    # The held-out split has the same modalities (shapes, vocabulary) and is much smaller.
+    test = load(config["dataset"], "test", **config["dataset_params"])
+    model = build_model(config["model"], model_inputs(test), **config["model_params"]).to(device)
     model.load_state_dict(loaded[0])
-    return model.eval(), config
+    return model.eval()

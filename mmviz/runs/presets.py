@@ -41,13 +41,21 @@ def register_preset(preset: Preset) -> Preset:
     return preset
 
 
+def _load_plugins() -> None:
+    from mmviz.models.registry import load_plugins
+
+    load_plugins()  # model plugins register their presets when imported
+
+
 def list_presets() -> list[Preset]:
     """Every registered preset, in registration order."""
+    _load_plugins()
     return list(_REGISTRY.values())
 
 
 def get_preset(key: str) -> Preset:
     """The preset ``key`` (MmvizError naming the known ones if unknown)."""
+    _load_plugins()
     if key not in _REGISTRY:
         raise MmvizError(f"unknown preset {key!r}; known: {', '.join(_REGISTRY)}")
     return _REGISTRY[key]

@@ -43,7 +43,7 @@ ACTIVE_STATUSES = ("queued", "running")
 # How long a call waits for another process's write lock before SQLite gives up. Writes are a
 # handful of rows, so anything near this means a stuck process, not load.
 BUSY_TIMEOUT_S = 30.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 _SCHEMA = (
@@ -64,7 +64,8 @@ _SCHEMA = (
         finished REAL,
         updated REAL NOT NULL,
         step INTEGER NOT NULL DEFAULT 0,
-        total_steps INTEGER
+        total_steps INTEGER,
+        reference INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created)",
     """CREATE TABLE IF NOT EXISTS metrics (
@@ -88,6 +89,15 @@ METRIC_COLUMNS = ("step", "name", "value", "time")
 # Connections a forked child inherited from its parent: never used or closed in the child (SQLite
 # forbids carrying a connection across fork), only kept referenced so garbage collection leaves them.
 _inherited_connections: list[sqlite3.Connection] = []
+
+
+class ReadOnlyRunError(MmvizError):
+    """A reference run (shipped with mmviz) cannot be changed or deleted."""
+
+    def __init__(self, run_id: str, action: str):
+        super().__init__(f"run '{run_id}' is a reference run shipped with mmviz; it cannot be {action} "
+                         "(train a copy of it instead)")
+        self.run_id = run_id
 
 
 class RunNotFoundError(MmvizError):
@@ -123,6 +133,7 @@ def _row_to_run(row: sqlite3.Row) -> dict[str, Any]:
     run = dict(row)
     run["config"] = json.loads(run["config"])
     run["stop_requested"] = bool(run["stop_requested"])
+    run["reference"] = bool(run.get("reference", 0))
     return run
 
 
@@ -197,6 +208,9 @@ class RunStore:
         with self._write() as con:
             for statement in _SCHEMA:
                 con.execute(statement)
+            columns = {row["name"] for row in con.execute("PRAGMA table_info(runs)")}
+            if "reference" not in columns:  # a version-1 database: runs made before reference runs
+                con.execute("ALTER TABLE runs ADD COLUMN reference INTEGER NOT NULL DEFAULT 0")
 
     def journal_mode(self) -> str:
         """SQLite's journal mode for the database file (``"wal"``)."""
@@ -220,27 +234,33 @@ class RunStore:
         model: str,
         total_steps: int | None,
         status: str = "queued",
+        run_id: str | None = None,
+        reference: bool = False,
     ) -> str:
         """Add a run (status ``queued`` unless told) and write its ``config.json``; returns the run id.
 
         A trainer that runs in the foreground creates its run as ``running`` so that no runner
-        starts a second trainer for it in between.
+        starts a second trainer for it in between. ``run_id`` picks the id (MmvizError if taken);
+        ``reference`` marks a read-only reference run (see :mod:`mmviz.gallery`).
         """
         (status,) = _as_statuses(status)
         config_text = json.dumps(config, sort_keys=True)
         for _ in range(20):  # 4 random hex digits per second: a clash is rare, retrying fixes it
             now = time.time()
-            run_id = new_run_id(now)
+            new_id = check_run_id(run_id) if run_id is not None else new_run_id(now)
             try:
                 with self._write() as con:
                     con.execute(
                         "INSERT INTO runs (id, name, dataset, model, config, status, created, updated,"
-                        " total_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, name if name is not None else config.get("name"), dataset, model,
-                         config_text, status, now, now, total_steps),
+                        " total_steps, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (new_id, name if name is not None else config.get("name"), dataset, model,
+                         config_text, status, now, now, total_steps, int(reference)),
                     )
             except sqlite3.IntegrityError:
+                if run_id is not None:
+                    raise MmvizError(f"a run with id '{run_id}' exists already") from None
                 continue
+            run_id = new_id
             save_config(self.run_dir(run_id), config)
             return run_id
         raise MmvizError("could not find a free run id; try again")
@@ -282,6 +302,8 @@ class RunStore:
         unknown = set(fields) - UPDATABLE
         if unknown:
             raise MmvizError(f"update_run: unknown field(s) {', '.join(sorted(unknown))}")
+        if self.get_run(run_id)["reference"]:
+            raise ReadOnlyRunError(run_id, "changed")
         if "status" in fields:
             _as_statuses(fields["status"])
         if "pid" in fields and "pid_start" not in fields:
@@ -326,8 +348,11 @@ class RunStore:
             claimed = con.execute("SELECT * FROM runs WHERE id = ?", (row["id"],)).fetchone()
         return _row_to_run(claimed)
 
-    def delete_run(self, run_id: str) -> None:
-        """Remove the run's row, its metrics and its folder. RunNotFoundError if no such run."""
+    def delete_run(self, run_id: str, *, allow_reference: bool = False) -> None:
+        """Remove the run's row, its metrics and its folder. RunNotFoundError if no such run;
+        ReadOnlyRunError for a reference run unless ``allow_reference`` (the gallery installer)."""
+        if not allow_reference and self.get_run(run_id)["reference"]:
+            raise ReadOnlyRunError(run_id, "deleted")
         with self._write() as con:
             con.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             if con.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount == 0:
@@ -350,6 +375,16 @@ class RunStore:
                 "UPDATE runs SET step = MAX(step, ?), updated = ? WHERE id = ?", (int(step), now, run_id)
             )
             if updated.rowcount == 0:
+                raise RunNotFoundError(run_id)
+            con.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def import_metrics(self, run_id: str, frame: pd.DataFrame) -> None:
+        """Add many metric rows at once (columns step, name, value, time), one transaction: how a
+        shipped run's history enters a store."""
+        rows = [(run_id, int(r.step), str(r.name), None if r.value != r.value else float(r.value), float(r.time))
+                for r in frame.itertuples(index=False)]
+        with self._write() as con:
+            if con.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
                 raise RunNotFoundError(run_id)
             con.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)", rows)
 

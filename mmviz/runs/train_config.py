@@ -71,7 +71,7 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     against their registries' schemas.
     """
     from mmviz.data.registry import get_info, resolve_params
-    from mmviz.models.registry import resolve_model_params
+    from mmviz.models.registry import check_compatible, resolve_model_params
 
     unknown = sorted(set(config) - set(_SPECS) - set(_TOP_KEYS))
     if unknown:
@@ -79,9 +79,11 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     for key in ("dataset", "model"):
         if not config.get(key):
             raise MmvizError(f"the config needs a {key}")
-    info = get_info(config["dataset"])
-    if info.kind == "hierarchy" or len(info.modalities) < 2:
-        raise MmvizError(f"dataset {info.name!r} has no pairs to train a contrastive model on")
+    get_info(config["dataset"])
+    check_compatible(config["model"], config["dataset"])
+    from mmviz.models.registry import get_model_info
+
+    model_defaults = dict(get_model_info(config["model"]).train_defaults)
     out: dict[str, Any] = {
         "dataset": config["dataset"],
         "dataset_params": resolve_params(config["dataset"], dict(config.get("dataset_params") or {})),
@@ -92,7 +94,7 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     }
     for key, spec in _SPECS.items():
         try:
-            out[key] = spec.validate(config.get(key, spec.default))
+            out[key] = spec.validate(config.get(key, model_defaults.get(key, spec.default)))
         except ValueError as err:
             raise MmvizError(str(err)) from None
     from mmviz.runs.devices import pick_device

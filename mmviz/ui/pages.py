@@ -34,4 +34,18 @@ PAGES: tuple[PageEntry, ...] = (
               "and your own embeddings.", "data"),
     PageEntry("pages/train.py", "Train", ":material/model_training:",
               "Launch small CLIP and MERU runs and watch their loss and metrics live; compare runs.", "train"),
+    PageEntry("pages/explorer.py", "Explorer", ":material/explore:",
+              "A trained model's embeddings on the Poincaré disk: generic near the centre, specific near the rim; "
+              "entailment cones and traversals.", "explorer"),
+    PageEntry("pages/similarity.py", "Similarity", ":material/grid_on:",
+              "What the contrastive loss computes on a batch: similarity, temperature, softmax, per-row InfoNCE, "
+              "retrieval and the modality gap.", "similarity"),
+    PageEntry("pages/gaussian.py", "Gaussian lab", ":material/functions:",
+              "Contrastive learning on jointly Gaussian data, checked against its closed form.", "gaussian"),
+    PageEntry("pages/hierarchy.py", "Hierarchy lab", ":material/account_tree:",
+              "Trees and WordNet embedded in 2-D hyperbolic vs Euclidean space: MAP, rank, distortion.",
+              "hierarchy"),
+    PageEntry("pages/interactions.py", "Interactions", ":material/join_inner:",
+              "What a contrastive loss aligns: redundancy, uniqueness and synergy (CoMM vs CLIP-style Cross).",
+              "interactions"),
 )

@@ -19,3 +19,6 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    from mmviz.ui.references import ensure_references
+
+    ensure_references()

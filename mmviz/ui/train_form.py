@@ -12,7 +12,7 @@ import streamlit as st
 from mmviz.data.base import ParamSpec
 from mmviz.data.registry import get_info, list_datasets
 from mmviz.errors import MmvizError
-from mmviz.models.registry import get_model_info, list_models
+from mmviz.models.registry import get_model_info, list_models, models_for
 from mmviz.runs import runner
 from mmviz.runs.devices import available_devices
 from mmviz.runs.presets import list_presets, preset_configs
@@ -23,7 +23,7 @@ from mmviz.ui.url_state import UrlParam, seed_from_url
 
 PREFIX = "train."
 """Session-state keys are PREFIX + the URL key: ``train.steps``, ``train.gaussian.n``..."""
-TRAINABLE = [info.name for info in list_datasets("pairs") if len(info.modalities) >= 2]
+TRAINABLE = [info.name for info in list_datasets() if models_for(info.name)]
 MODELS = [info.name for info in list_models()]
 FORM_TRAIN_PARAMS = tuple(p for p in TRAIN_PARAMS if p.name != "device")  # device: its own menu
 DEFAULT_DATASET = "trifeature-captions" if "trifeature-captions" in TRAINABLE else TRAINABLE[0]
@@ -128,7 +128,10 @@ def launch_form(store: RunStore) -> list[str]:
     left, right = st.columns(2)
     dataset = left.selectbox("dataset", TRAINABLE, key=PREFIX + "dataset",
                              format_func=lambda n: f"{n} — {get_info(n).description.split('.')[0]}")
-    model = right.selectbox("model", MODELS, key=PREFIX + "model",
+    fitting = [m.name for m in models_for(dataset)]
+    if st.session_state.get(PREFIX + "model") not in fitting:
+        st.session_state[PREFIX + "model"] = fitting[0]  # the last model does not train on this dataset
+    model = right.selectbox("model", fitting, key=PREFIX + "model",
                             format_func=lambda n: f"{n} — {get_model_info(n).description.split(':')[0]}")
     left.caption(get_info(dataset).description)
     right.caption(get_model_info(model).description)

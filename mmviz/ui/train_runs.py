@@ -111,10 +111,11 @@ def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "steps": f"{run['step']:,} / {total:,}" if total else f"{run['step']:,}",
             "train loss": summary["loss"], "held-out R@1": summary["r1"], "zero-shot acc.": summary["zeroshot"],
             "duration": format_duration(duration(run, now)), "device": run.get("device") or "",
+            "reference": bool(run.get("reference")),
             "error": run.get("error") or "", "id": run["id"],
         })
     return pd.DataFrame(rows, columns=["run", "status", "dataset", "model", "progress", "steps", "train loss",
-                                       "held-out R@1", "zero-shot acc.", "duration", "device", "error", "id"])
+                                       "held-out R@1", "zero-shot acc.", "duration", "device", "reference", "error", "id"])
 
 
 def runs_table(store: RunStore, runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -143,6 +144,8 @@ def _table(store: RunStore) -> list[str]:
             "train loss": st.column_config.NumberColumn(format="%.3f"),
             "held-out R@1": st.column_config.NumberColumn(format="%.2f", help="Mean recall@1, both directions."),
             "zero-shot acc.": st.column_config.NumberColumn(format="%.2f", help="Mean over the zero-shot tasks."),
+            "reference": st.column_config.CheckboxColumn(
+                "reference", help="Shipped with mmviz: read-only (train a copy with “Train this again”)."),
             "error": st.column_config.TextColumn(width="medium"),
         },
     )
@@ -160,10 +163,11 @@ def run_actions(store: RunStore, runs: Sequence[dict[str, Any]], selected: Seque
         st.error(message, icon=":material/error:")
     by_id = {run["id"]: run for run in runs}
     chosen = [by_id[rid] for rid in selected if rid in by_id]
-    stoppable = [r["id"] for r in chosen if r["status"] in ACTIVE_STATUSES]
-    resumable = [r["id"] for r in chosen if r["status"] in runner.RESUMABLE]
-    deletable = [r["id"] for r in chosen if r["status"] not in ACTIVE_STATUSES]
-    stop_col, resume_col, delete_col, note_col = st.columns([1, 1, 1, 4], vertical_alignment="center")
+    own = [r for r in chosen if not r.get("reference")]  # reference runs are read-only
+    stoppable = [r["id"] for r in own if r["status"] in ACTIVE_STATUSES]
+    resumable = [r["id"] for r in own if r["status"] in runner.RESUMABLE]
+    deletable = [r["id"] for r in own if r["status"] not in ACTIVE_STATUSES]
+    stop_col, resume_col, delete_col, again_col, note_col = st.columns([1, 1, 1, 1.4, 3], vertical_alignment="center")
     if stop_col.button("Stop", icon=":material/stop:", disabled=not stoppable, width="stretch",
                        help="Finish the current step, checkpoint, and stop."):
         _each(stoppable, lambda rid: runner.stop(rid, store=store), "stop")
@@ -175,6 +179,12 @@ def run_actions(store: RunStore, runs: Sequence[dict[str, Any]], selected: Seque
     if delete_col.button("Delete…", icon=":material/delete:", disabled=not deletable, width="stretch",
                          help="Remove the run, its metrics and its files (stop a running run first)."):
         st.session_state[CONFIRM_KEY] = ",".join(deletable)
+    if again_col.button("Train this again", icon=":material/content_copy:", disabled=not chosen, width="stretch",
+                        help="Launch a new run with the selected runs' settings (reference runs included)."):
+        copies = []
+        _each([r["id"] for r in chosen], lambda rid: copies.append(_train_again(store, by_id[rid])), "copy")
+        select(copies)
+        st.rerun()
     note_col.caption(f"{len(chosen)} of {len(runs)} runs selected — select rows to overlay their curves."
                      if runs else "No runs yet.")
     pending = [rid for rid in str(st.session_state.get(CONFIRM_KEY, "")).split(",") if rid in by_id]
@@ -196,6 +206,13 @@ def _confirm_delete(store: RunStore, runs: Sequence[dict[str, Any]]) -> None:
         if no.button("Cancel"):
             st.session_state.pop(CONFIRM_KEY, None)
             st.rerun()
+
+
+def _train_again(store: RunStore, run: dict[str, Any]) -> str:
+    """Launch a new run with ``run``'s config (its name marked as a copy); returns its id."""
+    config = {k: v for k, v in run["config"].items() if k != "resume"}
+    config["name"] = f"{run.get('name') or run['model']} (copy)"
+    return runner.launch(config, store=store)
 
 
 def _delete(store: RunStore, run_id: str) -> None:

@@ -154,3 +154,19 @@ def test_delete_asks_first(store):
     _button(at, "Delete…").click().run()
     _button(at, "Yes, delete").click().run()
     assert not store.has_run(run_id) and _table(at).empty
+
+
+def test_a_reference_run_cannot_be_stopped_resumed_or_deleted_but_can_be_trained_again(store):
+    ref = store.create_run({"dataset": "gaussian", "model": "clip", "steps": 50, "name": "reference clip"},
+                           dataset="gaussian", model="clip", total_steps=50, status="finished",
+                           run_id="ref-clip", reference=True)
+    at = _page(runs=ref)
+    table = _table(at).set_index("id")
+    assert bool(table.loc[ref, "reference"])
+    for label in ("Stop", "Resume", "Delete…"):
+        assert _button(at, label).disabled, label
+    _button(at, "Train this again").click().run()
+    copies = [r for r in store.list_runs() if r["id"] != ref]
+    assert len(copies) == 1 and copies[0]["name"] == "reference clip (copy)" and not copies[0]["reference"]
+    assert copies[0]["config"]["steps"] == 50
+    assert store.get_run(ref)["status"] == "finished" and store.has_run(ref)

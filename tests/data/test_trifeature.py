@@ -273,6 +273,9 @@ def test_pairs_labels_mean_what_they_say(split):
     assert np.array_equal(meta.synergy, (mapping[meta.texture1_id] == meta.color2_id).astype(int))
     assert data.extras["mapping_names"] == [tf.COLORS[c] for c in mapping]
     held = is_test_combination(meta.shape1_id, meta.texture1_id, meta.color1_id)
+    assert 0.1 < held.mean() < 0.3  # all 1000 triples by default (issue #13: fair synergy probe)
+    held_meta = _pairs(split, heldout_combinations=True).metadata
+    held = is_test_combination(held_meta.shape1_id, held_meta.texture1_id, held_meta.color1_id)
     assert held.all() if split == "test" else not held.any()
     for k in ("1", "2"):  # each image really has its colour
         assert _has_exact_colour(data.modalities[f"image{k}"], meta[f"color{k}_id"].to_numpy()).mean() > 0.97

@@ -29,9 +29,12 @@ def image_text_batch(n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Ten
     return images, tokens
 
 
-def test_registry_lists_the_three_models():
-    assert [(m.name, m.geometry) for m in list_models()] == [
+def test_registry_lists_the_built_in_models_first_and_plugins_after():
+    models = list_models()
+    assert [(m.name, m.geometry) for m in models[:3]] == [
         ("clip", "sphere"), ("meru", "lorentz"), ("meru-poincare", "poincare")]
+    assert len({m.name for m in models}) == len(models)
+    assert {m.geometry for m in models} <= {"sphere", "lorentz", "poincare", "euclidean"}
 
 
 @pytest.mark.parametrize("name", ["clip", "meru", "meru-poincare"])

@@ -87,7 +87,7 @@ def test_batch_order_is_a_function_of_seed_and_step():
         ({"epochs": 3}, "unknown config key 'epochs'"),
         ({"model_params": {"depth": 3}}, "model 'clip' has no parameter 'depth'"),
         ({"dataset_params": {"size": 3}}, "dataset 'gaussian' has no parameter 'size'"),
-        ({"dataset": "tree"}, "no pairs to train"),
+        ({"dataset": "tree"}, "cannot train on dataset"),
     ],
 )
 def test_resolve_config_rejects_bad_values(change, message):

@@ -1,0 +1,157 @@
+"""CoMM's R/U/S study on this machine: train cross, cross-self and comm on biased and on
+unbiased trifeature-pairs, each for the same wall-clock budget, and print one JSON object.
+
+    python bench/comm_targets.py                 # 15 minutes per run (6 runs: 90 minutes)
+    python bench/comm_targets.py --minutes 2 --threads 1
+    python bench/comm_targets.py --ablation      # + CoMM with the two-view term only (biased)
+
+Protocol (CoMM's code): R (shape) and U (texture of image 1) come from the model trained on
+unbiased pairs, S (mapping holds) from the model trained on biased pairs; both models' full
+R/U/S are printed too. Probes: :mod:`mmviz.metrics.probes` on the unbiased test split.
+
+First the step cost of each method (ms per step at ``--batch``, measured back to back in
+alternating rounds, so the CoMM/Cross ratio is fair even if the load changes). A run's step
+count is its budget times the steps/s measured on a few calibration steps (so the
+learning-rate schedule completes); evaluation and probes run ``--evals`` times on top.
+The runs go into the run store (``--home``, default ``$MMVIZ_HOME`` or ./runs), where the
+Interactions page finds them. Prints the load average before and after: timings are only
+comparable on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from mmviz.models.comm_presets import METHODS, pairs_run  # noqa: E402
+from mmviz.runs.loop import train_run  # noqa: E402
+from mmviz.runs.store import RunStore  # noqa: E402
+from mmviz.runs.train_config import resolve_config  # noqa: E402
+
+TARGETS = "comm R ≥ 95, U ≥ 75, S ≥ 65; cross U within 10 of chance (10), S within 5 of 50; cross-self U high, S ~50"
+
+
+def step_rate(model_name: str, batch: int, threads: int, steps: int = 6, **model_params) -> float:
+    """Optimiser steps per second of ``model_name`` at ``batch`` pairs (after 2 warm-up steps)."""
+    from mmviz.data.registry import load
+    from mmviz.models.registry import build_model, model_inputs
+
+    torch.set_num_threads(threads)
+    data = load("trifeature-pairs", "train", n_train=max(batch, 256), n_test=64)
+    tensors = data.torch_dataset().tensors
+    a, b = tensors["image1"][:batch], tensors["image2"][:batch]
+    torch.manual_seed(0)
+    model = build_model(model_name, model_inputs(data), **model_params)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    for i in range(steps + 2):
+        if i == 2:
+            start = time.perf_counter()
+        loss = model(a, b)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return steps / (time.perf_counter() - start)
+
+
+def step_costs(models: list[str], batch: int, threads: int, rounds: int = 3) -> dict[str, float]:
+    """Milliseconds per optimiser step of each model, measured back to back in alternating
+    rounds (so a change of load hits every model alike); the median round per model."""
+    times: dict[str, list[float]] = {m: [] for m in models}
+    for _ in range(rounds):
+        for m in models:
+            times[m].append(1000.0 / step_rate(m, batch, threads, steps=4))
+    return {m: round(float(np.median(t)), 1) for m, t in times.items()}
+
+
+def final_probes(store: RunStore, run_id: str) -> dict[str, float]:
+    """The last logged probe accuracies of a run, in % (R, U1, U2, S)."""
+    latest = store.latest_metrics(run_id)
+    return {k: round(100 * float(latest[f"eval/probe_{k}"]["value"]), 1) for k in ("R", "U1", "U2", "S")
+            if f"eval/probe_{k}" in latest}
+
+
+def mean_rate(store: RunStore, run_id: str) -> float:
+    frame = store.metrics(run_id, names=["steps_per_s"])
+    return float(np.median(frame.value)) if len(frame) else float("nan")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=15.0, help="training budget per run")
+    ap.add_argument("--methods", default="comm,cross,cross-self")
+    ap.add_argument("--protocols", default="biased,unbiased")
+    ap.add_argument("--ablation", action="store_true", help="also CoMM with the two-view term only (biased)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--evals", type=int, default=8, help="evaluations (with probes) per run")
+    ap.add_argument("--eval-size", type=int, default=2048)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--home", default=None, help="run store folder (default $MMVIZ_HOME or ./runs)")
+    args = ap.parse_args(argv)
+
+    if args.home:
+        os.environ["MMVIZ_HOME"] = args.home
+    store = RunStore()
+    threads = args.threads or torch.get_num_threads()
+    load_before = os.getloadavg()
+    costs = step_costs(args.methods.split(","), args.batch, threads)
+    print(json.dumps({"ms_per_step": costs}), file=sys.stderr, flush=True)
+    jobs = [(m, p == "biased", {}) for p in args.protocols.split(",") for m in args.methods.split(",")]
+    if args.ablation:
+        jobs.append(("comm", True, {"modality_terms": False}))
+    runs = []
+    for model, biased, extra in jobs:
+        rate = step_rate(model, args.batch, threads, **extra)
+        steps = max(20, int(rate * args.minutes * 60))
+        label = METHODS[model] + (" (two-view term only)" if extra else "")
+        name = f"{label} · {'biased' if biased else 'unbiased'} · {args.minutes:g} min"
+        cfg = pairs_run(name, model, biased=biased, steps=steps, batch_size=args.batch,
+                        eval_every=max(1, steps // args.evals), **extra)
+        cfg.update({"eval_size": args.eval_size, "threads": threads, "device": args.device,
+                    "checkpoint_every": steps})
+        config = resolve_config(cfg)
+        run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],
+                                  total_steps=config["steps"])
+        start = time.perf_counter()
+        status = train_run(store, run_id)
+        wall = time.perf_counter() - start
+        runs.append({"run_id": run_id, "method": model, "label": label, "biased": biased,
+                     "status": status, "steps": steps, "calibrated_steps_per_s": round(rate, 3),
+                     "steps_per_s": round(mean_rate(store, run_id), 3), "wall_s": round(wall, 1),
+                     "probes": final_probes(store, run_id), "loadavg_after": os.getloadavg()})
+        print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+
+    summary = {}
+    for model in args.methods.split(","):
+        by = {r["biased"]: r["probes"] for r in runs if r["method"] == model and r["label"] == METHODS[model]}
+        if True in by or False in by:
+            summary[METHODS[model]] = {
+                "R": by.get(False, {}).get("R"), "U": by.get(False, {}).get("U1"),
+                "S": by.get(True, {}).get("S"),
+            }
+    ratio = costs["comm"] / costs["cross"] if {"cross", "comm"} <= set(costs) else None
+    out = {
+        "bench": "comm_targets", "minutes_per_run": args.minutes, "threads": threads, "batch": args.batch,
+        "summary_RUS_percent": summary, "paper_RUS_percent": {
+            "Cross": [100, 11.6, 50.0], "Cross+Self": [99.7, 86.9, 50.0], "FactorCL": [99.8, 62.5, 46.5],
+            "CoMM": [99.9, 87.8, 71.9]},
+        "targets": TARGETS, "ms_per_step": costs,
+        "comm_step_cost_vs_cross": round(ratio, 2) if ratio else None,
+        "runs": runs, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        "torch_threads": threads, "cpu_count": os.cpu_count(),
+    }
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()

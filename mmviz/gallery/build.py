@@ -1,0 +1,58 @@
+"""Train the gallery's reference runs with the project's own engine and package them into
+``assets/runs/<name>/`` (see :mod:`.package`)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from mmviz.errors import MmvizError
+from mmviz.gallery.entries import GalleryEntry
+from mmviz.gallery.package import GALLERY_DIR, package_run
+from mmviz.runs.store import RunStore
+
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+def entry_available(entry: GalleryEntry) -> str | None:
+    """None if the entry's model and dataset are registered, else why not (one line)."""
+    from mmviz.models.registry import check_compatible
+
+    try:
+        check_compatible(entry.config["model"], entry.config["dataset"])
+    except MmvizError as err:
+        return str(err)
+    return None
+
+
+def build_entry(entry: GalleryEntry, root: Path = GALLERY_DIR, device: str = "auto",
+                progress: Progress | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``entry`` (its config, on ``device``) and write ``root/<name>/``; returns its run.json.
+
+    The run trains in a throw-away store; the shipped folder is replaced only when training
+    finished, so a failed or interrupted build never leaves a half-written reference run.
+    ``overrides`` replace config keys (tests use it to train a tiny version).
+    """
+    from mmviz.runs.loop import train_run
+    from mmviz.runs.train_config import resolve_config
+
+    config = resolve_config({**entry.config, "device": device, **(overrides or {})})
+    with tempfile.TemporaryDirectory(prefix="mmviz-gallery-") as tmp:
+        store = RunStore(tmp)
+        run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],
+                                  total_steps=config["steps"], status="running")
+        start = time.perf_counter()
+        status = train_run(store, run_id, progress=progress)
+        wall = time.perf_counter() - start
+        if status != "finished":
+            error = store.get_run(run_id).get("error")
+            raise MmvizError(f"reference run {entry.name} {status}" + (f": {error}" if error else ""))
+        meta = {"name": entry.name, "title": entry.title, "caption": entry.caption, "pages": list(entry.pages),
+                "wall_s": round(wall, 1)}
+        dest = package_run(store, run_id, root / entry.name, meta)
+        store.close()
+    import json
+
+    return json.loads((dest / "run.json").read_text())

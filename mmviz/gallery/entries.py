@@ -1,0 +1,99 @@
+"""The gallery: one entry per reference run, each a fixed run config (seed included).
+
+An entry's config is an ordinary run config (:mod:`mmviz.runs.train_config`), trained by
+the project's own engine. Entries whose model is not registered are skipped with a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmviz.errors import MmvizError
+
+CAPTIONS_DATA = {"n": 50_000, "n_test": 2000, "size": 32}
+"""As in bench/train_targets.py: 50k training images keep the small CNN generalising."""
+
+
+@dataclass(frozen=True)
+class GalleryEntry:
+    """A reference run: ``name`` (folder under assets/runs, run id ``ref-<name>``), a title and
+    a one-line caption for first-time visitors, the run config, and the pages it serves."""
+
+    name: str
+    title: str
+    caption: str
+    config: dict[str, Any]
+    pages: tuple[str, ...] = field(default=())
+
+    @property
+    def run_id(self) -> str:
+        return f"ref-{self.name}"
+
+
+def _captions_run(model: str, steps: int) -> dict[str, Any]:
+    return {
+        "name": f"reference {model}", "dataset": "trifeature-captions", "dataset_params": dict(CAPTIONS_DATA),
+        "model": model, "model_params": {}, "steps": steps, "batch_size": 256, "eval_every": 250,
+        "eval_size": 1000, "checkpoint_every": 500, "seed": 0, "device": "auto",
+    }
+
+
+def _gaussian_run(name: str, model: str, **model_params: Any) -> dict[str, Any]:
+    """The Gaussian lab bench's setting: 1,500 steps of 512 pairs (seconds on a CPU)."""
+    return {"name": name, "dataset": "gaussian",
+            "dataset_params": {"du": 16, "dv": 16, "k": 4, "n": 100_000, "n_test": 1000},
+            "model": model, "model_params": {"dim": 4, **model_params}, "steps": 1500, "batch_size": 512,
+            "lr": 0.1, "weight_decay": 0.0, "warmup_steps": 50, "eval_every": 150, "eval_size": 1000,
+            "log_every": 20, "checkpoint_every": 1500, "seed": 0, "device": "auto"}
+
+
+def _digits_run(name: str, tilt: str) -> dict[str, Any]:
+    return {"name": name, "dataset": "digits", "model": "tilt",
+            "model_params": {"tilt": tilt, "dim": 32, "cnn_widths": "16,32"}, "steps": 300, "batch_size": 128,
+            "lr": 3e-3, "warmup_steps": 20, "eval_every": 50, "eval_size": 360, "log_every": 10,
+            "checkpoint_every": 300, "seed": 0, "device": "auto"}
+
+
+def _mammal_run(name: str, model: str) -> dict[str, Any]:
+    """2-D WordNet mammals with the tree models' own training defaults (lr 0.1, 3,000 steps)."""
+    return {"name": name, "dataset": "wordnet-mammal", "model": model, "model_params": {"dim": 2},
+            "seed": 0, "device": "auto"}
+
+
+ENTRIES: tuple[GalleryEntry, ...] = (
+    GalleryEntry("meru", "MERU on Trifeature captions",
+                 "Hyperbolic: generic captions (\"a red thing\") sit near the centre, specific ones "
+                 "further out, images at the rim.", _captions_run("meru", 2500), ("explorer", "similarity")),
+    GalleryEntry("clip", "CLIP on Trifeature captions",
+                 "Euclidean (the sphere): every caption and image has the same norm, so nothing "
+                 "says how generic a caption is.", _captions_run("clip", 2500), ("explorer", "similarity")),
+    GalleryEntry("gauss-cosine", "Gaussian lab: cosine tilt (CLIP-style InfoNCE)",
+                 "Finds the canonical directions but not the conditional covariance: the sphere forgets scale.",
+                 _gaussian_run("reference cosine tilt", "gauss-cosine"), ("gaussian",)),
+    GalleryEntry("gauss-l2", "Gaussian lab: L2 tilt, probabilistic loss fitted to p(v | u)",
+                 "Reproduces the true conditional p(v | u), covariance included, as its closed form says.",
+                 _gaussian_run("reference L2 tilt, v|u", "gauss-prob", direction="v|u"), ("gaussian",)),
+    GalleryEntry("digits-cosine", "Digits ↔ captions, cosine tilt",
+                 "Real images: retrieval is the mode of the learned conditional, classification is retrieval.",
+                 _digits_run("reference digits, cosine tilt", "cosine"), ("similarity",)),
+    GalleryEntry("mammal-poincare", "WordNet mammals in the 2-D Poincaré disk",
+                 "Trained over the transitive closure: generic synsets near the centre, leaves at the rim.",
+                 _mammal_run("reference mammals, Poincaré 2-D", "poincare-embed"), ("hierarchy", "explorer")),
+    GalleryEntry("mammal-euclid", "WordNet mammals in the 2-D plane",
+                 "The same loss in Euclidean space: not enough room, the hierarchy is crushed.",
+                 _mammal_run("reference mammals, Euclidean 2-D", "euclid-embed"), ("hierarchy",)),
+)
+
+
+def list_entries() -> list[GalleryEntry]:
+    """Every gallery entry, in order."""
+    return list(ENTRIES)
+
+
+def get_entry(name: str) -> GalleryEntry:
+    """Entry ``name`` (MmvizError naming the known ones if unknown)."""
+    for entry in ENTRIES:
+        if entry.name == name:
+            return entry
+    raise MmvizError(f"no gallery entry {name!r}; known: {', '.join(e.name for e in ENTRIES)}")

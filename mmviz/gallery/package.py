@@ -1,0 +1,125 @@
+"""The files of a shipped reference run, ``assets/runs/<name>/``::
+
+    run.json               what it is: entry name, title, caption, model, dataset, steps, the
+                           final held-out metrics, wall-clock time and the machine it took
+    config.json            the resolved run config (trains it again)
+    checkpoint.safetensors the weights only (no optimiser state: a reference run is not resumed)
+    embeddings.npz         the exported held-out embeddings (points, metadata, geometry)
+    metrics.csv.gz         the full metric history: step, name, value, time (s since the start)
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mmviz.errors import MmvizError
+from mmviz.paths import ASSETS
+from mmviz.runs.embeddings import EMBEDDINGS_FILE
+from mmviz.runs.files import CHECKPOINT_FILE, write_json_atomically
+from mmviz.runs.store import RunStore
+
+GALLERY_DIR = ASSETS / "runs"
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv.gz"
+SHIPPED_FILES = (RUN_FILE, CONFIG_FILE, CHECKPOINT_FILE, EMBEDDINGS_FILE, METRICS_FILE)
+
+
+@dataclass
+class ShippedRun:
+    """A reference run as read from its folder."""
+
+    folder: Path
+    meta: dict[str, Any]
+    config: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    @property
+    def run_id(self) -> str:
+        return f"ref-{self.name}"
+
+    def metrics(self) -> pd.DataFrame:
+        """The full history: columns step, name, value, time (seconds since the start)."""
+        return pd.read_csv(self.folder / METRICS_FILE)
+
+    def size_bytes(self) -> dict[str, int]:
+        """Bytes of each shipped file."""
+        return {f: (self.folder / f).stat().st_size for f in SHIPPED_FILES if (self.folder / f).exists()}
+
+
+def machine_description(device: str) -> dict[str, Any]:
+    """Where a run was trained: CPU/GPU, core count, torch version."""
+    import os
+
+    import torch
+
+    info: dict[str, Any] = {"device": device, "cpu": platform.processor() or platform.machine(),
+                            "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def package_run(store: RunStore, run_id: str, dest: Path, meta: dict[str, Any]) -> Path:
+    """Copy run ``run_id`` of ``store`` into ``dest`` (replaced whole) as a shipped run.
+
+    ``meta`` (entry name, title, caption, wall time...) is completed with the run's model,
+    dataset, steps, device and final ``eval/`` metrics, and written to ``run.json``.
+    """
+    run = store.get_run(run_id)
+    src = store.run_dir(run_id)
+    for needed in (CHECKPOINT_FILE, EMBEDDINGS_FILE):
+        if not (src / needed).exists():
+            raise MmvizError(f"run '{run_id}' has no {needed}; did it finish?")
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy2(src / CHECKPOINT_FILE, tmp / CHECKPOINT_FILE)
+    shutil.copy2(src / EMBEDDINGS_FILE, tmp / EMBEDDINGS_FILE)
+    write_json_atomically(tmp / CONFIG_FILE, run["config"])
+    history = store.metrics(run_id)
+    start = run.get("started") or (history["time"].min() if len(history) else time.time())
+    history["time"] = (history["time"] - start).round(3)
+    history.to_csv(tmp / METRICS_FILE, index=False, float_format="%.7g")
+    final = {name[len("eval/"):]: row["value"] for name, row in store.latest_metrics(run_id).items()
+             if name.startswith("eval/")}
+    full = {**meta, "model": run["model"], "dataset": run["dataset"], "steps": run["step"],
+            "status": run["status"], "final": final,
+            "machine": machine_description(run.get("device") or "cpu"),
+            "built": time.strftime("%Y-%m-%d", time.gmtime())}
+    write_json_atomically(tmp / RUN_FILE, full)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def read_shipped(folder: Path) -> ShippedRun:
+    """The shipped run in ``folder`` (MmvizError if files are missing)."""
+    missing = [f for f in SHIPPED_FILES if not (folder / f).exists()]
+    if missing:
+        raise MmvizError(f"reference run {folder.name}: missing {', '.join(missing)}")
+    meta = json.loads((folder / RUN_FILE).read_text())
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    return ShippedRun(folder, meta, config)
+
+
+def shipped_runs(root: Path = GALLERY_DIR) -> list[ShippedRun]:
+    """Every complete shipped run under ``root``, in name order (incomplete folders are skipped)."""
+    if not root.is_dir():
+        return []
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".tmp")):
+        if all((folder / f).exists() for f in SHIPPED_FILES):
+            out.append(read_shipped(folder))
+    return out

@@ -1,0 +1,298 @@
+"""CoMM and its baselines on ``trifeature-pairs`` (Dufumier et al., ICLR 2025, "What to align in
+multimodal contrastive learning?").
+
+* ``cross``: CLIP-style symmetric InfoNCE between the two modalities' embeddings: aligns only
+  what the two images share (redundancy).
+* ``cross-self``: cross + ½ of each modality's own SimCLR term between two augmentations:
+  also keeps what each image has alone (uniqueness).
+* ``comm``: one CNN per modality → tokens → [CLS] + tokens of both → transformer fusion →
+  head. Two augmentations X′, X″ of each pair give fused embeddings Z′, Z″; masking a modality's
+  tokens gives single-modality views Z_i. Loss ``L(Z′, Z″) + Σ_i ½ (L(Z_i′, Z″) + L(Z_i″, Z′))``:
+  the fused embedding can also capture what only the two images *together* say (synergy).
+
+All three embed each modality on the unit sphere (for the engine's retrieval metrics and the
+exported embeddings; CoMM's per-modality embedding is its masked view) and expose
+:meth:`probe_features`, the frozen representation the R/U/S probes read: both encoders'
+pooled features concatenated for the baselines (as CoMM's code does for CLIP), the fused
+[CLS] output for CoMM. The probes run in :meth:`extra_eval` at every evaluation.
+Temperature is fixed at 0.1 (CoMM's).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from mmviz.losses import symmetric_info_nce
+from mmviz.losses.comm import comm_loss, nt_xent
+from mmviz.metrics.probes import rus_probes
+from mmviz.models.clip import Clip
+from mmviz.models.comm_views import augment
+from mmviz.models.config import ContrastiveConfig, param, parse_widths
+from mmviz.models.encoders import ConvEncoder, ModalitySpec
+from mmviz.models.registry import ModelInfo, register_model
+
+DATASETS = ("trifeature-pairs",)
+PROBE_BATCH = 512  # pairs per forward pass when computing probe features (memory only)
+
+
+# --- configs -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CrossConfig(ContrastiveConfig):
+    """CLIP-style cross-modal InfoNCE at a fixed temperature of 0.1."""
+
+    init_temperature: float = param(0.1, "float", "Softmax temperature τ (CoMM: 0.1).", min=0.01, max=1.0)
+    learn_temperature: bool = param(False, "bool", "Learn the temperature (CoMM keeps it fixed).",
+                                    advanced=True)
+    max_shift: int = param(3, "int", "Augmentation: largest translation in pixels (0 = none).",
+                           min=0, max=16, advanced=True)
+    gray_prob: float = param(0.0, "float", "Augmentation: fraction of views turned grey (CoMM's code: "
+                             "0.2). Not label-preserving for colour; 0 = off.", min=0.0, max=1.0,
+                             advanced=True)
+    probes: bool = param(True, "bool", "Run the R/U/S linear probes at every evaluation.")
+
+
+@dataclass(frozen=True)
+class CrossSelfConfig(CrossConfig):
+    """Cross + ½ (SimCLR of modality 1 + SimCLR of modality 2)."""
+
+    self_weight: float = param(0.5, "float", "Weight of each modality's SimCLR term (paper: ½).",
+                               min=0.0, max=10.0)
+    head_hidden: int = param(256, "int", "Hidden width of the SimCLR projection heads.", min=8, max=4096,
+                             advanced=True)
+
+
+@dataclass(frozen=True)
+class CommConfig(CrossConfig):
+    """CoMM: per-modality CNNs → tokens → transformer fusion → projection head."""
+
+    fusion_width: int = param(64, "int", "Token width of the fusion transformer.", min=8, max=1024)
+    fusion_layers: int = param(2, "int", "Transformer blocks of the fusion.", min=1, max=6)
+    fusion_heads: int = param(4, "int", "Attention heads of the fusion.", min=1, max=16, advanced=True)
+    token_grid: int = param(2, "int", "Tokens per modality: the CNN feature map average-pooled to a "
+                            "grid × grid (0 = every cell of the map).", min=0, max=16, advanced=True)
+    head_hidden: int = param(256, "int", "Hidden width of the projection head.", min=8, max=4096,
+                             advanced=True)
+    modality_terms: bool = param(True, "bool",
+                                 "Per-modality terms ½(L(Z_i′, Z″) + L(Z_i″, Z′)). Off: only the "
+                                 "two-view term L(Z′, Z″) (the paper's ablation).")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.fusion_width % self.fusion_heads:
+            raise ValueError(f"fusion_width {self.fusion_width} is not divisible by fusion_heads "
+                             f"{self.fusion_heads}")
+
+
+# --- shared parts ------------------------------------------------------------------------------
+
+def _mlp(width: int, hidden: int, out: int) -> nn.Sequential:
+    """Projection head: Linear → LayerNorm → ReLU → Linear."""
+    return nn.Sequential(nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, out))
+
+
+class _PairsModel(Clip):
+    """CLIP's sphere and cosine logits, plus augmentations in training and R/U/S probes at evaluation."""
+
+    config: CrossConfig
+
+    def __init__(self, inputs: tuple[ModalitySpec, ModalitySpec], config: CrossConfig) -> None:
+        if any(spec.kind != "image" for spec in inputs):
+            raise ValueError("cross, cross-self and comm need two image modalities (trifeature-pairs)")
+        super().__init__(inputs, config)
+
+    def views(self, x: Tensor) -> Tensor:
+        """A random label-preserving view of each image (training only; identity in eval)."""
+        return augment(x, self.config.max_shift, gray_prob=self.config.gray_prob) if self.training else x
+
+    def probe_pairs(self, a: Tensor, b: Tensor) -> Tensor:
+        """The representation the probes read, for one batch of pairs: (B, F) float32."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def probe_features(self, a: Tensor, b: Tensor, device: torch.device | str = "cpu") -> np.ndarray:
+        """Probe representation of every pair, in batches, in eval mode: (N, F) float64 array."""
+        was = self.training
+        self.eval()
+        try:
+            out = [self.probe_pairs(a[i:i + PROBE_BATCH].to(device), b[i:i + PROBE_BATCH].to(device)).float().cpu()
+                   for i in range(0, len(a), PROBE_BATCH)]
+        finally:
+            self.train(was)
+        return torch.cat(out).double().numpy()
+
+    def extra_eval(self, ev: Any, za: Tensor, zb: Tensor, device: torch.device) -> dict[str, float]:
+        """``probe_R``, ``probe_U1``, ``probe_U2``, ``probe_S`` (fractions) and ``probe_seconds``."""
+        meta = ev.data.metadata
+        if not self.config.probes or "synergy" not in meta:
+            return {}
+        start = time.perf_counter()
+        feats = self.probe_features(ev.inputs[0], ev.inputs[1], device)
+        out = {f"probe_{k}": v for k, v in rus_probes(feats, meta).items()}
+        out["probe_seconds"] = time.perf_counter() - start
+        return out
+
+
+# --- the baselines -----------------------------------------------------------------------------
+
+class Cross(_PairsModel):
+    """CLIP-style: each modality's CNN → projection → sphere; symmetric InfoNCE across modalities."""
+
+    def trunk(self, x: Tensor, side: int) -> Tensor:
+        """Pooled CNN features of modality ``side``: (B, C, H, W) → (B, width)."""
+        return self.encoders[side][0](x)
+
+    def probe_pairs(self, a: Tensor, b: Tensor) -> Tensor:
+        return torch.cat([self.trunk(a, 0), self.trunk(b, 1)], dim=1)
+
+    def forward(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
+        return super().forward(self.views(a), self.views(b))
+
+
+class CrossSelf(Cross):
+    """Cross + ½ of each modality's SimCLR term between two augmentations (own MLP heads).
+
+    One CNN pass per modality on both augmentations at once (2B images); the cross term uses
+    the first augmentation of each.
+    """
+
+    config: CrossSelfConfig
+
+    def __init__(self, inputs: tuple[ModalitySpec, ModalitySpec], config: CrossSelfConfig) -> None:
+        super().__init__(inputs, config)
+        self.self_heads = nn.ModuleList(
+            _mlp(self.encoders[side][0].width, config.head_hidden, config.dim) for side in range(2))
+
+    def forward(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
+        n = len(a)
+        h = [self.trunk(torch.cat([self.views(x), self.views(x)]), side) for side, x in enumerate((a, b))]
+        with torch.autocast(h[0].device.type, enabled=False):
+            h = [t.float() for t in h]
+            za, zb = (self.project(self.encoders[side][1](h[side][:n]), side) for side in range(2))
+            scale = self.scale()
+            cross = symmetric_info_nce(scale * self.similarity(za, zb), scale * self.similarity(zb, za))
+            selfs = [nt_xent(*self.self_heads[side](h[side]).split(n), scale) for side in range(2)]
+            w = self.config.self_weight
+            loss = cross + w * (selfs[0] + selfs[1])
+        return {"loss": loss, "contrastive": cross, "self_1": selfs[0], "self_2": selfs[1]}
+
+
+# --- CoMM --------------------------------------------------------------------------------------
+
+class Comm(_PairsModel):
+    """CoMM: per-modality CNN feature maps → tokens → [CLS] + tokens → transformer → head.
+
+    A modality's tokens are the cells of its CNN feature map pooled to ``token_grid`` ×
+    ``token_grid``, linearly mapped to the fusion width, plus a learned position embedding per
+    modality and cell. A masked view of
+    modality i feeds the transformer [CLS] + modality i's tokens *only*: the other modality's
+    tokens are not in the sequence, so nothing of it can reach the output.
+    """
+
+    config: CommConfig
+
+    def __init__(self, inputs: tuple[ModalitySpec, ModalitySpec], config: CommConfig) -> None:
+        super().__init__(inputs, config)
+        widths = parse_widths(config.cnn_widths)
+        # CoMM needs feature maps, not pooled features: replace the base class's encoders
+        self.encoders = nn.ModuleList(ConvEncoder(spec.shape[0], spec.shape[1], widths) for spec in inputs)
+        cells = [self._cells(spec) for spec in inputs]
+        d = config.fusion_width
+        self.to_tokens = nn.ModuleList(nn.Linear(enc.width, d) for enc in self.encoders)
+        self.positions = nn.ParameterList(nn.Parameter(0.02 * torch.randn(n, d)) for n in cells)
+        self.cls = nn.Parameter(0.02 * torch.randn(1, 1, d))
+        layer = nn.TransformerEncoderLayer(d, config.fusion_heads, 2 * d, dropout=0.0, batch_first=True,
+                                           norm_first=True)
+        self.fusion = nn.TransformerEncoder(layer, config.fusion_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.head = _mlp(d, config.head_hidden, config.dim)
+
+    @torch.no_grad()
+    def _cells(self, spec: ModalitySpec) -> int:
+        """Cells of a modality's CNN feature map (tokens per modality)."""
+        widths = parse_widths(self.config.cnn_widths)
+        probe = ConvEncoder(spec.shape[0], spec.shape[1], widths)
+        fmap = self._pool(probe.features(torch.zeros(1, *spec.shape)))
+        return int(fmap.shape[2] * fmap.shape[3])
+
+    def _pool(self, fmap: Tensor) -> Tensor:
+        """Feature map (B, C, h, w) → (B, C, g, g) average-pooled (unchanged if g = 0 or ≥ h).
+
+        Fewer tokens make the fusion ~4× cheaper (2 × 2 instead of 4 × 4 at 32 px), which keeps
+        a CoMM step under ~3 Cross steps; each token still sees a quarter of the image."""
+        g = self.config.token_grid
+        if g <= 0 or g >= min(fmap.shape[2:]):
+            return fmap
+        return nn.functional.adaptive_avg_pool2d(fmap, g)
+
+    def tokens(self, x: Tensor, side: int) -> Tensor:
+        """Images of modality ``side`` (B, C, H, W) uint8 → tokens (B, T, fusion_width), T = g²."""
+        enc = self.encoders[side]
+        pixels = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        fmap = self._pool(enc.features(pixels - 0.5))  # (B, C, g, g)
+        cells = fmap.flatten(2).transpose(1, 2)  # (B, h·w, C)
+        return self.to_tokens[side](cells) + self.positions[side]
+
+    def fuse(self, *tokens: Tensor) -> Tensor:
+        """[CLS] + the given modalities' tokens → the fused [CLS] output (B, fusion_width)."""
+        seq = torch.cat([self.cls.expand(len(tokens[0]), -1, -1), *tokens], dim=1)
+        return self.norm(self.fusion(seq)[:, 0])
+
+    def features(self, x: Tensor, side: int) -> Tensor:
+        """Masked view of modality ``side`` alone, through fusion and head: (B, dim)."""
+        return self.head(self.fuse(self.tokens(x, side)))
+
+    def probe_pairs(self, a: Tensor, b: Tensor) -> Tensor:
+        return self.fuse(self.tokens(a, 0), self.tokens(b, 1))
+
+    def embed_pairs(self, a: Tensor, b: Tensor) -> Tensor:
+        """Fused embedding of pairs on the sphere (both modalities): (B, dim)."""
+        return self.project(self.head(self.probe_pairs(a, b)).float(), 0)
+
+    def forward(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
+        """CoMM's loss. Each modality's CNN runs once on both augmentations (2B images); the
+        masked views reuse those tokens, so a step costs 2 CNN passes per modality (as
+        cross-self) plus the fusion: 2B full sequences and, batched together, 2B masked
+        sequences per modality."""
+        n = len(a)
+        ta = self.tokens(torch.cat([self.views(a), self.views(a)]), 0)  # (2B, T, d): X′ then X″
+        tb = self.tokens(torch.cat([self.views(b), self.views(b)]), 1)
+        full = self.head(self.fuse(ta, tb))
+        masked1 = masked2 = None
+        if self.config.modality_terms:
+            if ta.shape[1] == tb.shape[1]:  # one fusion call for both modalities' masked views
+                only = self.head(self.fuse(torch.cat([ta, tb]))).split(2 * n)
+            else:
+                only = (self.head(self.fuse(ta)), self.head(self.fuse(tb)))
+            masked1 = [m[:n] for m in only]
+            masked2 = [m[n:] for m in only]
+        with torch.autocast(full.device.type, enabled=False):
+            f = lambda t: t.float()  # noqa: E731
+            out = comm_loss(f(full[:n]), f(full[n:]),
+                            [f(m) for m in masked1] if masked1 else None,
+                            [f(m) for m in masked2] if masked2 else None, self.scale())
+        out["contrastive"] = out["views"]
+        return out
+
+
+# --- registration ------------------------------------------------------------------------------
+
+register_model(ModelInfo(
+    "cross", "Cross (CLIP-style): InfoNCE between the two images' embeddings; keeps what they "
+    "share (redundancy).", "sphere", CrossConfig, Cross, datasets=DATASETS))
+register_model(ModelInfo(
+    "cross-self", "Cross + Self: cross-modal InfoNCE plus ½ of each image's own SimCLR term "
+    "(redundancy and uniqueness).", "sphere", CrossSelfConfig, CrossSelf, datasets=DATASETS))
+register_model(ModelInfo(
+    "comm", "CoMM: fused multimodal embedding (CNN tokens → transformer), aligned across "
+    "augmentations and with each modality's masked view (redundancy, uniqueness, synergy).",
+    "sphere", CommConfig, Comm, datasets=DATASETS))
+
+from mmviz.models import comm_presets  # noqa: E402,F401  (registers the presets)

@@ -1,0 +1,142 @@
+"""Explorer figures: embeddings on the Poincaré disk (groups, rings, cones, pair lines, a
+traversal path) and the specificity panel (distance from the origin by group)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from mmviz.plots import style
+from mmviz.plots.disk import add_lines, disk_figure
+
+# Colours for groups in a stable order; modality names get fixed ones so MERU and CLIP read alike.
+GROUP_COLORS = {
+    "image": "#0891b2", "text": "#ea580c", "caption": "#7c3aed", "embedding": "#4338ca",
+    "caption level 1": "#4338ca", "caption level 2": "#7c3aed", "caption level 3": "#db2777",
+}
+PALETTE = ["#4338ca", "#db2777", "#059669", "#d97706", "#0891b2", "#7c3aed", "#65a30d", "#dc2626",
+           "#0d9488", "#9333ea", "#ca8a04", "#2563eb"]
+MAX_DRAWN = 50_000  # beyond this many points the scatter draws a random subset
+SELECT_TRACE = "points"  # trace meta marking point traces (selection reads their customdata)
+
+
+def group_color(name: str, i: int) -> str:
+    return GROUP_COLORS.get(name, PALETTE[i % len(PALETTE)])
+
+
+def ring_radii(max_display: float, unit: float | None) -> list[tuple[float, str]]:
+    """Rings at equal hyperbolic distance: (display distance, label) pairs, 3-6 of them.
+
+    With units (hyperbolic inputs) the labels are original distances d (display = unit · d);
+    without, display distances.
+    """
+    scale = unit or 1.0
+    top = max(max_display / scale, 1e-6)
+    step = next(s for s in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 50.0) if top / s <= 6)
+    values = np.arange(step, top + 1e-9, step)
+    prefix = "d = " if unit else "r = "
+    return [(float(v * scale), f"{prefix}{v:g}") for v in values if v * scale < 30]
+
+
+def _circle(radius_display: float, n: int = 181) -> np.ndarray:
+    r = np.tanh(radius_display / 2.0)
+    t = np.linspace(0, 2 * np.pi, n)
+    return np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
+
+
+def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *, unit: float | None,
+                  rings: bool = True, title: str = "", height: int = 580, highlight: Sequence[int] = (),
+                  cone: Sequence[np.ndarray] = (), cone_members: Sequence[int] = (),
+                  pair_lines: Sequence[np.ndarray] = (), path: np.ndarray | None = None,
+                  path_label: str = "traversal to the origin", selected: Sequence[int] = (),
+                  arcs: Sequence[np.ndarray] = (),
+                  max_drawn: int = MAX_DRAWN, seed: int = 0) -> go.Figure:
+    """Points on the disk, one WebGL trace per group (legend), hover naming each point.
+
+    disk: (N, 2) unit-disk coordinates; groups: (N,) labels; hover: N strings. Each point trace
+    carries ``customdata`` = row index (so a selection maps back to rows). Beyond ``max_drawn``
+    points a random subset is drawn (the title says so). cone: boundary polylines; cone_members:
+    rows inside the cone; pair_lines: (2, 2) segments; arcs: parent→child geodesic polylines;
+    path: (S, 2) traversal.
+    """
+    n = len(disk)
+    shown = np.arange(n)
+    note = ""
+    if n > max_drawn:
+        shown = np.sort(np.random.default_rng(seed).choice(n, max_drawn, replace=False))
+        note = f" — showing a random {max_drawn:,} of {n:,} points"
+    fig = disk_figure((title or "") + note, height=height)
+    max_r = float(2 * np.arctanh(min(np.linalg.norm(disk, axis=1).max(initial=0.0), 1 - 1e-15))) if n else 1.0
+    if rings:
+        for radius, label in ring_radii(max_r, unit):
+            c = _circle(radius)
+            add_lines(fig, [c], color="rgba(31, 35, 53, 0.16)", width=1, dash="dot")
+            fig.add_annotation(x=0.0, y=float(np.tanh(radius / 2.0)), text=label, showarrow=False,
+                               font=dict(size=11, color=style.MUTED), yshift=7)
+    if len(arcs):
+        add_lines(fig, list(arcs), color="rgba(67, 56, 202, 0.30)", width=0.8, name="parent → child (geodesic)",
+                  showlegend=True)
+    if len(pair_lines):
+        add_lines(fig, list(pair_lines), color="rgba(100, 100, 120, 0.35)", width=0.8,
+                  name="image ↔ its caption", showlegend=True)
+    hover = np.asarray(hover, dtype=object)
+    names = list(dict.fromkeys(groups[shown].tolist()))
+    names.sort(key=lambda g: (g not in GROUP_COLORS, str(g)))
+    marker_size = 5 if len(shown) > 5000 else 7
+    for i, name in enumerate(names):
+        rows = shown[groups[shown] == name]
+        fig.add_trace(go.Scattergl(
+            x=disk[rows, 0], y=disk[rows, 1], mode="markers", name=f"{name} ({len(rows):,})",
+            marker=dict(size=marker_size, color=group_color(name, i), opacity=0.75, line=dict(width=0)),
+            hovertext=hover[rows], hoverinfo="text", customdata=rows, meta=SELECT_TRACE,
+        ))
+    if len(cone):
+        add_lines(fig, list(cone), color="#16a34a", width=2.5, name="entailment cone", showlegend=True)
+    if len(cone_members):
+        idx = np.asarray(cone_members)
+        fig.add_trace(go.Scattergl(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name=f"in its cone ({len(idx):,})",
+                                   marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(color="#16a34a", width=1.5)),
+                                   hovertext=hover[idx], hoverinfo="text"))
+    if path is not None and len(path):
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=path_label,
+                                 line=dict(color="#111827", width=2.5), marker=dict(size=5, color="#111827"),
+                                 hoverinfo="skip"))
+    if len(selected):
+        idx = np.asarray(selected)
+        fig.add_trace(go.Scattergl(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name=f"selected ({len(idx):,})",
+                                   marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(color="#f59e0b", width=2)),
+                                   hovertext=hover[idx], hoverinfo="text"))
+    if len(highlight):
+        idx = np.asarray(highlight)
+        fig.add_trace(go.Scatter(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name="search result",
+                                 marker=dict(size=16, symbol="star", color="#facc15", line=dict(color="#111827", width=1.5)),
+                                 hovertext=hover[idx], hoverinfo="text"))
+    # Zoom to the data (a trained MERU sits well inside the disk); the boundary shows once within reach.
+    extent = float(np.linalg.norm(disk, axis=1).max(initial=0.0))
+    lim = min(1.06, max(1.15 * extent, 0.2))
+    fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=0.5, yanchor="middle",
+                                  title=dict(text="colour")),
+                      xaxis=dict(range=[-lim, lim]), yaxis=dict(range=[-lim, lim]),
+                      margin=dict(l=10, r=10, t=50, b=10), dragmode="lasso")
+    return fig
+
+
+def specificity_figure(groups: np.ndarray, depth: np.ndarray, depth_name: str, *, title: str = "",
+                       height: int = 380) -> go.Figure:
+    """Distance from the origin (or the specificity proxy) by group: one box per group,
+    generic groups (caption levels) first, then the modalities."""
+    order = sorted(dict.fromkeys(groups.tolist()), key=lambda g: (not str(g).startswith("caption level"), str(g)))
+    fig = go.Figure()
+    for i, name in enumerate(order):
+        values = depth[groups == name]
+        fig.add_trace(go.Box(y=values, name=f"{name}", marker_color=group_color(name, i), boxmean=True,
+                             boxpoints=False, hoverinfo="y+name"))
+    fig.update_layout(**style.base_layout(
+        title=dict(text=title, x=0.02), height=height, showlegend=False,
+        yaxis=dict(title=depth_name, gridcolor="#eee", zeroline=False),
+        xaxis=dict(title="group (generic → specific for MERU)"),
+        margin=dict(l=10, r=10, t=50, b=10),
+    ))
+    return fig

@@ -1,0 +1,55 @@
+"""A run's held-out embeddings: the file its training exported, or re-computed from its
+checkpoint (a stopped run, or an export older than the checkpoint) and saved beside it.
+
+This is how pages and the CLI read what a run learned: :func:`run_embeddings` returns an
+:class:`~mmviz.data.embeddings_io.EmbeddingSet` (points + metadata + geometry + curvature).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmviz.data.embeddings_io import EmbeddingSet, load_embeddings, save_embeddings
+from mmviz.errors import MmvizError
+from mmviz.runs.files import checkpoint_info
+from mmviz.runs.store import RunStore
+
+EMBEDDINGS_FILE = "embeddings.npz"
+
+
+def embeddings_path(store: RunStore, run_id: str) -> Path:
+    """Where run ``run_id`` keeps its exported embeddings."""
+    return store.run_dir(run_id) / EMBEDDINGS_FILE
+
+
+def embeddings_version(store: RunStore, run_id: str) -> tuple[Any, ...]:
+    """A cheap key that changes when the run's checkpoint or export changes (for caches)."""
+    ckpt = checkpoint_info(store.run_dir(run_id))
+    path = embeddings_path(store, run_id)
+    exported = path.stat().st_mtime if path.exists() else None
+    return (run_id, ckpt["step"] if ckpt else None, ckpt["saved"] if ckpt else None, exported)
+
+
+def run_embeddings(store: RunStore, run_id: str, device: str = "cpu") -> EmbeddingSet:
+    """The held-out embeddings of run ``run_id`` (MmvizError if it has no checkpoint yet).
+
+    Uses the exported file when it is at least as new as the checkpoint; otherwise embeds the
+    run's eval split with its checkpoint (``eval_size`` pairs) and saves the file for next time.
+    """
+    run_dir = store.run_dir(run_id)
+    ckpt = checkpoint_info(run_dir)
+    path = embeddings_path(store, run_id)
+    if path.exists() and (ckpt is None or path.stat().st_mtime >= ckpt["saved"]):
+        return load_embeddings(path)
+    if ckpt is None:
+        raise MmvizError(f"run '{run_id}' has no checkpoint yet: nothing to embed")
+    from mmviz.data.registry import load
+    from mmviz.runs.evaluate import export_embeddings, prepare_eval_set
+    from mmviz.runs.loop import load_run_model
+
+    model, config = load_run_model(store, run_id, device)
+    eval_set = prepare_eval_set(load(config["dataset"], "test", **config["dataset_params"]), config["eval_size"])
+    embeddings = export_embeddings(model, eval_set, model.logit_scale.device)
+    save_embeddings(path, embeddings)
+    return embeddings

@@ -1,0 +1,1 @@
+"""Tree and WordNet embeddings: Poincaré/Euclidean training and the combinatorial construction."""

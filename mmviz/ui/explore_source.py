@@ -1,0 +1,121 @@
+"""The Explorer's sources and caches: a run's embeddings or an uploaded file, cached
+projections, quality read-outs and image thumbnails."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from mmviz.data.embeddings_io import EmbeddingSet
+from mmviz.project import Projection, project_set, quality
+from mmviz.ui.run_source import load_run_embeddings
+from mmviz.ui.train_runs import get_store
+from mmviz.ui.uploads import load_uploaded
+
+
+@dataclass
+class Source:
+    """Embeddings with a label and a cache key (run id + checkpoint, or the file's hash)."""
+
+    es: EmbeddingSet
+    label: str
+    key: str
+    run_id: str | None = None
+
+
+def run_source(run_id: str, label: str) -> Source:
+    """Run ``run_id``'s held-out embeddings (cached per checkpoint by run_source)."""
+    from mmviz.runs.embeddings import embeddings_version
+
+    es = load_run_embeddings(run_id)
+    version = embeddings_version(get_store(), run_id)
+    return Source(es, label, f"run:{json.dumps(version, default=str)}", run_id)
+
+
+class _Upload:
+    """An in-memory stand-in for Streamlit's UploadedFile (name + getvalue)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=4)
+def _uploaded(files: tuple[tuple[str, bytes], ...], geometry: str | None, curvature: float | None) -> EmbeddingSet:
+    return load_uploaded([_Upload(n, b) for n, b in files], geometry, curvature)
+
+
+def upload_source(files, geometry: str | None, curvature: float | None) -> Source:
+    """Uploaded files → a Source (MmvizError if the loader refuses them); parsed once per content."""
+    blobs = tuple((f.name, f.getvalue()) for f in files)
+    es = _uploaded(blobs, geometry, curvature)
+    digest = hashlib.sha1(b"".join(n.encode() + b for n, b in blobs)).hexdigest()[:16]
+    return Source(es, ", ".join(n for n, _ in blobs), f"upload:{digest}:{geometry}:{curvature}")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _projection(key: str, method: str, specificity: str | None, root: int | None, _es: EmbeddingSet) -> Projection:
+    return project_set(_es, method, specificity=specificity, root=root)
+
+
+def projection(src: Source, method: str, specificity: str | None = None, root: int | None = None) -> Projection:
+    """The cached projection of ``src`` (UMAP shows its progress in a status box)."""
+    if method != "umap":
+        return _projection(src.key, method, specificity, root, src.es)
+    with st.status(f"UMAP on {len(src.es):,} points (cached once computed)…", expanded=False) as status:
+        proj = _projection(src.key, method, specificity, root, src.es)
+        status.update(label=f"UMAP done in {proj.seconds:.1f} s (cached)", state="complete")
+    return proj
+
+
+@st.cache_data(show_spinner="Measuring the projection's quality…", max_entries=16)
+def _quality(key: str, method: str, specificity: str | None, root: int | None, _es: EmbeddingSet,
+             _proj: Projection) -> dict[str, Any]:
+    return quality(_es.points, _proj, sample=1000)
+
+
+def projection_quality(src: Source, proj: Projection, specificity: str | None, root: int | None) -> dict[str, Any]:
+    """Cached quality read-outs (trustworthiness and distortion on a 1,000-point sample)."""
+    return _quality(src.key, proj.method, specificity, root, src.es, proj)
+
+
+@st.cache_resource(show_spinner="Loading the run's images…", max_entries=4)
+def _test_images(dataset: str, params_json: str) -> np.ndarray | None:
+    from mmviz.data.registry import load
+
+    data = load(dataset, "test", **json.loads(params_json))
+    return data.modalities.get("image")
+
+
+def run_images(run_id: str | None) -> np.ndarray | None:
+    """The images (N, C, H, W) uint8 of a run's test split, indexed by ``pair_index``; None if
+    the source is not a run or its dataset has no images."""
+    if run_id is None:
+        return None
+    run = get_store().get_run(run_id)
+    config = (run or {}).get("config") or {}
+    if "dataset" not in config:
+        return None
+    try:
+        return _test_images(config["dataset"], json.dumps(config.get("dataset_params") or {}, sort_keys=True))
+    except Exception:  # noqa: BLE001 - thumbnails are optional: the page shows text instead
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def _example() -> EmbeddingSet:
+    from mmviz.explore import example_set
+
+    return example_set()
+
+
+def example_source() -> Source:
+    """The synthetic hierarchy shown when there is no run (cached)."""
+    return Source(_example(), "synthetic hierarchy", "example:0")

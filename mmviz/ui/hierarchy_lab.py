@@ -1,0 +1,163 @@
+"""Cached computations and the live training panel of the Hierarchy lab page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mmviz.data.base import Hierarchy
+from mmviz.data.embeddings_io import load_embeddings
+from mmviz.data.registry import load
+from mmviz.errors import MmvizError
+from mmviz.plots import hierarchy as plots
+from mmviz.runs import runner
+from mmviz.runs.embeddings import embeddings_path
+from mmviz.runs.train_config import resolve_config
+from mmviz.trees import lab
+from mmviz.trees.construct import sala_scale
+from mmviz.trees.models import TREE_TRAIN_DEFAULTS
+from mmviz.trees.upload import parse_edge_list
+from mmviz.ui.train_runs import get_store
+
+LIVE_TICK_S = 2.0
+PAGE_TRAIN = {**TREE_TRAIN_DEFAULTS, "checkpoint_every": 250, "eval_every": 250, "threads": 1}
+"""Runs started here export their points every 250 steps, so the disk redraws as they learn."""
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def hierarchy(name: str, params: tuple) -> Hierarchy:
+    """A registered hierarchy dataset (params as sorted (key, value) pairs)."""
+    return load(name, "train", **dict(params))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def uploaded(data: bytes, filename: str) -> Hierarchy:
+    """An uploaded edge list (MmvizError if invalid)."""
+    return parse_edge_list(data, name=filename)
+
+
+def default_tau(h: Hierarchy) -> float:
+    """A starting scale: enough to separate the siblings of the busiest node (ε = 1)."""
+    return float(np.clip(round(sala_scale(lab.tree_parent(h), 1.0), 1), 1.0, 12.0))
+
+
+def drawing_tau(h: Hierarchy, tau: float, max_radius: float = 7.0) -> float:
+    """τ at which the disk can show the construction: the deepest node at most ``max_radius``
+    from the origin (0.998 of the disk's radius)."""
+    return min(tau, max_radius / max(int(h.depth.max()), 1))
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs={Hierarchy: lambda h: (h.name, str(h.params), len(h))})
+def construction(h: Hierarchy, tau: float, precision: str) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """(points (N, 2) for drawing, radius (N,), scores) of the hyperbolic construction."""
+    c, scores = lab.construction_scores(h, tau, precision)
+    return c.points, c.radius(), scores
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs={Hierarchy: lambda h: (h.name, str(h.params), len(h))})
+def euclidean_construction(h: Hierarchy) -> tuple[np.ndarray, dict[str, float]]:
+    return lab.euclidean_construction_scores(h, 1.0)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs={Hierarchy: lambda h: (h.name, str(h.params), len(h))})
+def precision_sweep(h: Hierarchy, taus: tuple[float, ...]) -> pd.DataFrame:
+    return lab.precision_sweep(h, list(taus))
+
+
+def launch_pair(dataset: str, params: dict[str, Any], dim: int, steps: int) -> list[str]:
+    """Start a Poincaré and a Euclidean run of the same settings; returns their ids."""
+    store = get_store()
+    ids = []
+    for model, label in (("poincare-embed", "Poincaré"), ("euclid-embed", "Euclidean")):
+        config = {**PAGE_TRAIN, "dataset": dataset, "dataset_params": params, "model": model,
+                  "model_params": {"dim": dim}, "steps": steps, "name": f"{label} {dim}-D · {dataset}"}
+        ids.append(runner.launch(resolve_config(config), store=store))
+    return ids
+
+
+def launch_sweep(dataset: str, params: dict[str, Any], dims: list[int], steps: int) -> list[str]:
+    """Queue a Poincaré and a Euclidean run at every dimension (the runner starts them in turn)."""
+    return [rid for dim in dims for rid in launch_pair(dataset, params, dim, steps)]
+
+
+def _run_points(run_id: str) -> tuple[np.ndarray, str] | None:
+    path = embeddings_path(get_store(), run_id)
+    if not path.exists():
+        return None
+    try:
+        es = load_embeddings(path)
+    except MmvizError:
+        return None  # being rewritten right now: the next tick reads it
+    points = es.points.astype(np.float64)
+    if es.geometry == "lorentz":
+        points = points[:, 1:] / (points[:, :1] + 1.0 / np.sqrt(es.curvature))
+    return points, es.geometry
+
+
+def run_figure(h: Hierarchy, run: dict[str, Any]) -> Any:
+    """The latest exported points of a run drawn in their geometry (first two coordinates)."""
+    found = _run_points(run["run_id"])
+    title = f"{run['name']} · step {run['step']}/{run['total_steps']}"
+    if found is None:
+        return None
+    points, geometry = found
+    dim = points.shape[1]
+    if dim > 2:
+        title += f" · first 2 of {dim} coordinates"
+    points = points[:, :2]
+    if geometry == "euclidean":
+        return plots.hierarchy_plane_figure(points, h.edges, h.names, h.depth, title=title, height=460)
+    return plots.hierarchy_disk_figure(points, h.edges, h.names, h.depth, title=title, height=460)
+
+
+def _curves(run_ids: list[str], labels: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    store = get_store()
+    frames = []
+    for rid in run_ids:
+        m = store.metrics(rid, names=["train/loss", "eval/map_closure", "eval/map_edges"])
+        if len(m):
+            m = m.assign(label=labels[rid][0], geometry=labels[rid][1])
+            frames.append(m[["label", "geometry", "step", "name", "value"]])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["label", "geometry", "step", "name", "value"])
+
+
+def live_panel(h: Hierarchy, dataset: str, params: dict[str, Any], run_ids: list[str]) -> None:
+    """Disks, curves and the metrics table of ``run_ids``; redraws every 2 s while one is running."""
+    runs = lab.tree_runs(get_store(), dataset, params)
+    runs = runs[runs["run_id"].isin(run_ids)] if len(runs) else runs
+    active = bool(len(runs)) and runs["status"].isin(["queued", "running"]).any()
+    st.fragment(_live, run_every=LIVE_TICK_S if active else None)(h, dataset, params, list(run_ids), active)
+
+
+def _live(h: Hierarchy, dataset: str, params: dict[str, Any], run_ids: list[str], ticking: bool) -> None:
+    runner.refresh(get_store())
+    runs = lab.tree_runs(get_store(), dataset, params)
+    runs = runs[runs["run_id"].isin(run_ids)].reset_index(drop=True) if len(runs) else runs
+    if runs.empty:
+        st.info("No runs yet: start one above.")
+        return
+    if ticking and not runs["status"].isin(["queued", "running"]).any():
+        st.rerun()  # every run has ended: redraw the page once, without the timer
+    runs = runs.sort_values("geometry", key=lambda s: s.map({"Poincaré": 0, "Lorentz": 1, "Euclidean": 2}))
+    cols = st.columns(len(runs))
+    for col, (_, run) in zip(cols, runs.iterrows()):
+        with col:
+            st.caption(f"**{run['name']}** — {run['status']}, step {run['step']}/{run['total_steps']}")
+            fig = run_figure(h, run.to_dict())
+            if fig is None:
+                st.info("Waiting for the first points (exported every 250 steps)…")
+            else:
+                st.plotly_chart(fig, width="stretch", key=f"live_disk_{run['run_id']}")
+    labels = {r["run_id"]: (r["name"], r["geometry"]) for _, r in runs.iterrows()}
+    curves = _curves(list(runs["run_id"]), labels)
+    left, right = st.columns(2)
+    left.plotly_chart(plots.curves_figure(curves, "train/loss", "Training loss", "loss"), width="stretch",
+                      key="live_loss")
+    right.plotly_chart(plots.curves_figure(curves, "eval/map_closure", "Closure MAP while training",
+                                           "MAP (closure)"), width="stretch", key="live_map")
+    table = lab.metrics_table({r["name"]: r.to_dict() for _, r in runs.iterrows()})
+    st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")

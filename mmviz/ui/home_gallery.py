@@ -1,0 +1,73 @@
+"""The home page's first picture: the reference MERU and CLIP runs side by side on the disk,
+each with a one-line caption telling a first-time visitor what to look at."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mmviz import explore
+from mmviz.data.embeddings_io import EmbeddingSet
+from mmviz.plots.explorer import explorer_disk
+from mmviz.project import project_set
+from mmviz.runs.embeddings import embeddings_version
+from mmviz.ui.run_source import load_run_embeddings
+from mmviz.ui.train_runs import get_store
+
+SHOWN = (("ref-meru", "MERU (hyperbolic)"), ("ref-clip", "CLIP (sphere)"))
+POINTS = 1500  # a readable picture, and a fast first paint: the Explorer shows them all
+
+
+def _sample(es: EmbeddingSet, n: int, seed: int = 0) -> EmbeddingSet:
+    """Every distinct caption plus a random sample of the rest, at most ``n`` rows."""
+    meta = es.metadata
+    captions = np.flatnonzero(explore.modality(meta) == "caption")
+    others = np.setdiff1d(np.arange(len(es)), captions)
+    rng = np.random.default_rng(seed)
+    keep_captions = rng.choice(captions, min(len(captions), n // 2), replace=False) if len(captions) else captions
+    keep_others = rng.choice(others, min(len(others), n - len(keep_captions)), replace=False)
+    rows = np.sort(np.concatenate([keep_captions, keep_others]))
+    return EmbeddingSet(es.points[rows], meta.iloc[rows].reset_index(drop=True), es.geometry, es.curvature, es.source)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _figure(run_id: str, label: str, version: tuple):
+    es = _sample(load_run_embeddings(run_id), POINTS)
+    proj = project_set(es, "radial", specificity="raw_norm" if es.geometry == "sphere" else None)
+    by = "caption level" if "caption level" in explore.colourings(es.metadata) else explore.colourings(es.metadata)[0]
+    groups = explore.group_labels(es.metadata, by)
+    hover = explore.hover_texts(es.metadata, proj.depth, proj.depth_name)
+    fig = explorer_disk(proj.disk, groups, hover, unit=proj.unit, rings=False, title=label, height=520)
+    # The legend under the disk: side by side, two disks leave no room for one beside each.
+    fig.update_layout(legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top", title=None),
+                      dragmode="pan")
+    return fig
+
+
+def reference_pictures() -> bool:
+    """Draw the reference MERU and CLIP disks side by side; False if they are not installed."""
+    store = get_store()
+    present = [(rid, label) for rid, label in SHOWN if store.has_run(rid)]
+    if not present:
+        return False
+    cols = st.columns(len(present))
+    for col, (run_id, label) in zip(cols, present):
+        run = store.get_run(run_id)
+        with col:
+            st.plotly_chart(_figure(run_id, label, embeddings_version(store, run_id)), key=f"home.{run_id}",
+                            config={"displayModeBar": False})
+            caption = (run.get("config") or {}).get("caption")
+            st.caption(_CAPTIONS.get(run_id, caption or ""))
+            st.page_link("pages/explorer.py", label=f"Explore {label}", icon=":material/explore:",
+                         query_params={"run": run_id})
+    return True
+
+
+_CAPTIONS = {
+    "ref-meru": "**MERU** puts generic captions (*a star*, level 1) near the centre, more specific ones "
+                "(*a red dotted star*, level 3) further out and the images at the rim: distance from the "
+                "origin reads as specificity.",
+    "ref-clip": "**CLIP** normalises every embedding onto the sphere, so no radius is left to read. Drawn here "
+                "by the features' norm before normalisation, the levels come out in reverse: the most generic "
+                "captions have the largest norms.",
+}

@@ -1,0 +1,121 @@
+"""The Interactions page's data: which runs belong to the R/U/S study, their probe accuracies
+(final and over steps), CoMM's protocol summary, and real example pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mmviz.runs.store import RunStore
+
+METHODS = {"comm": "CoMM", "cross": "Cross", "cross-self": "Cross+Self"}
+PROBES = {"R": "eval/probe_R", "U": "eval/probe_U1", "U2": "eval/probe_U2", "S": "eval/probe_S"}
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """A run of the study: its id, name, method label, whether it trained on biased pairs,
+    whether it is CoMM's two-view-only ablation, and its status and step."""
+
+    id: str
+    name: str
+    method: str
+    biased: bool
+    two_view_only: bool
+    status: str
+    step: int
+
+    @property
+    def label(self) -> str:
+        """``CoMM · biased`` (``CoMM (two-view term only) · biased`` for the ablation)."""
+        method = self.method + (" (two-view term only)" if self.two_view_only else "")
+        return f"{method} · {'biased' if self.biased else 'unbiased'}"
+
+
+def study_runs(store: RunStore) -> list[StudyRun]:
+    """Runs of comm, cross or cross-self on trifeature-pairs, newest first."""
+    out = []
+    for run in sorted(store.list_runs(), key=lambda r: r.get("created") or 0, reverse=True):
+        config: dict[str, Any] = run.get("config") or {}
+        if config.get("dataset") != "trifeature-pairs" or config.get("model") not in METHODS:
+            continue
+        params = config.get("model_params") or {}
+        out.append(StudyRun(
+            run["id"], config.get("name") or run["id"], METHODS[config["model"]],
+            bool((config.get("dataset_params") or {}).get("biased", True)),
+            config["model"] == "comm" and params.get("modality_terms", True) is False,
+            run.get("status", "?"), int(run.get("step") or 0)))
+    return out
+
+
+def curve_labels(runs: Sequence[StudyRun]) -> list[str]:
+    """Legend labels: the method and protocol, plus the run's name where two runs share them."""
+    plain = [r.label for r in runs]
+    return [f"{lab} · {r.name}" if plain.count(lab) > 1 else lab for lab, r in zip(plain, runs)]
+
+
+def probe_history(store: RunStore, run_id: str) -> pd.DataFrame:
+    """Probe accuracies (%) per evaluation step: columns step, R, U, U2, S (NaN if missing)."""
+    frame = store.metrics(run_id, names=list(PROBES.values()))
+    if frame.empty:
+        return pd.DataFrame(columns=["step", *PROBES])
+    wide = frame.pivot_table(index="step", columns="name", values="value", aggfunc="last")
+    wide = wide.rename(columns={v: k for k, v in PROBES.items()}).reindex(columns=list(PROBES)) * 100.0
+    return wide.reset_index()
+
+
+def final_probes(store: RunStore, run_id: str) -> dict[str, float | None]:
+    """The last evaluation's probe accuracies (%), None where a probe never ran."""
+    history = probe_history(store, run_id)
+    if history.empty:
+        return {k: None for k in PROBES}
+    last = history.iloc[-1]
+    return {k: None if pd.isna(last[k]) else float(last[k]) for k in PROBES}
+
+
+def protocol_summary(finals: dict[str, dict[str, float | None]],
+                     runs: Sequence[StudyRun]) -> dict[str, dict[str, float | None]]:
+    """CoMM's protocol per method: R and U from its (newest selected) unbiased run, S from its
+    biased run. ``finals``: run id → final probes. Methods with neither run are left out."""
+    out: dict[str, dict[str, float | None]] = {}
+    for run in runs:  # newest first: keep the first of each kind
+        if run.two_view_only:
+            continue
+        entry = out.setdefault(run.method, {"R": None, "U": None, "S": None})
+        values = finals.get(run.id, {})
+        if not run.biased:
+            for k in ("R", "U"):
+                if entry[k] is None:
+                    entry[k] = values.get(k)
+        elif entry["S"] is None:
+            entry["S"] = values.get("S")
+    order = list(METHODS.values())
+    return {m: out[m] for m in order if m in out}
+
+
+@st.cache_data(show_spinner="Rendering example pairs…", max_entries=2)
+def example_pairs(size: int = 64, seed: int = 0) -> tuple[np.ndarray, list[str], list[str], list[str]]:
+    """Two real test pairs, one where the texture→colour mapping holds and one where it does
+    not, as 4 images (pair 1 image 1, image 2, pair 2 image 1, image 2), with hover texts,
+    labels and the mapping as "texture → colour" lines."""
+    from mmviz.data.trifeature_datasets import load_trifeature_pairs
+
+    data = load_trifeature_pairs("test", n_train=16, n_test=64, size=size, seed=seed, biased=True,
+                                 synergy_fraction=0.5, mapping_seed=0)
+    meta = data.metadata
+    holds = int(np.flatnonzero(meta.synergy.to_numpy() == 1)[0])
+    fails = int(np.flatnonzero(meta.synergy.to_numpy() == 0)[0])
+    images, hover, labels = [], [], []
+    for i, kind in ((holds, "mapping holds (S = 1)"), (fails, "mapping fails (S = 0)")):
+        row = meta.iloc[i]
+        for k in ("1", "2"):
+            images.append(data.modalities[f"image{k}"][i])
+            text = f"{row[f'color{k}']} {row[f'texture{k}']} {row[f'shape{k}']}"
+            hover.append(f"pair {'A' if i == holds else 'B'}, image {k}: {text} — {kind}")
+            labels.append(f"{row[f'color{k}']} {row[f'texture{k}']}<br>{row[f'shape{k}']}")
+    mapping = [f"{t} → {c}" for t, c in zip(data.extras["textures"], data.extras["mapping_names"])]
+    return np.stack(images), hover, labels, mapping

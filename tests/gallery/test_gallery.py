@@ -1,0 +1,102 @@
+"""The gallery: build a tiny reference run, verify it, install it read-only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmviz.errors import MmvizError
+from mmviz.gallery.build import build_entry
+from mmviz.gallery.entries import get_entry, list_entries
+from mmviz.gallery.install import install_references
+from mmviz.gallery.package import read_shipped, shipped_runs
+from mmviz.gallery.verify import verify_run
+from mmviz.runs import runner
+from mmviz.runs.store import ReadOnlyRunError, RunStore
+
+TINY = {"steps": 6, "dataset_params": {"n": 300, "n_test": 80, "size": 32}, "eval_every": 3, "eval_size": 64,
+        "batch_size": 32, "checkpoint_every": 3, "warmup_steps": 1, "model_params": {"dim": 8}}
+
+
+@pytest.fixture(scope="module")
+def shipped_root(tmp_path_factory):
+    """A gallery folder with a tiny CLIP reference run built by the engine."""
+    root = tmp_path_factory.mktemp("gallery")
+    build_entry(get_entry("clip"), root=root, device="cpu", overrides=TINY)
+    return root
+
+
+def test_a_build_ships_config_weights_history_embeddings_and_timing(shipped_root):
+    (shipped,) = shipped_runs(shipped_root)
+    assert shipped.name == "clip" and shipped.run_id == "ref-clip"
+    assert shipped.config["steps"] == 6 and shipped.meta["steps"] == 6
+    assert shipped.meta["wall_s"] > 0 and shipped.meta["machine"]["device"] == "cpu"
+    history = shipped.metrics()
+    assert set(history.columns) == {"step", "name", "value", "time"}
+    assert history["step"].max() == 6 and (history["time"] >= 0).all()
+    assert 0.0 <= shipped.meta["final"]["r1_image_to_text"] <= 1.0
+    assert all(size > 0 for size in shipped.size_bytes().values())
+
+
+def test_verify_reproduces_the_stored_metrics_and_embeddings(shipped_root):
+    (shipped,) = shipped_runs(shipped_root)
+    result = verify_run(shipped)
+    assert result.ok, result.problems
+    assert result.metrics_checked >= 5 and result.max_point_diff <= 1e-4
+
+
+def test_verify_catches_a_changed_metric(shipped_root, tmp_path):
+    import shutil
+
+    copy = tmp_path / "clip"
+    shutil.copytree(shipped_root / "clip", copy)
+    meta = json.loads((copy / "run.json").read_text())
+    meta["final"]["loss"] += 0.5
+    (copy / "run.json").write_text(json.dumps(meta))
+    result = verify_run(read_shipped(copy))
+    assert not result.ok and any("metric loss" in p for p in result.problems)
+
+
+def test_installed_reference_runs_are_read_only(shipped_root, tmp_path):
+    store = RunStore(tmp_path / "home")
+    assert install_references(store, shipped_root) == ["ref-clip"]
+    run = store.get_run("ref-clip")
+    assert run["reference"] and run["status"] == "finished" and run["step"] == 6
+    assert store.count_metrics("ref-clip") == len(read_shipped(shipped_root / "clip").metrics())
+    with pytest.raises(ReadOnlyRunError):
+        store.delete_run("ref-clip")
+    with pytest.raises(ReadOnlyRunError):
+        store.update_run("ref-clip", status="stopped")
+    with pytest.raises(MmvizError, match="reference run"):
+        runner.delete("ref-clip", store=store)
+    with pytest.raises(MmvizError):
+        runner.resume("ref-clip", store=store)
+    assert store.has_run("ref-clip")
+    # A second start installs nothing; a changed shipped run replaces the installed one.
+    assert install_references(store, shipped_root) == []
+    meta_path = shipped_root / "clip" / "run.json"
+    original = meta_path.read_text()
+    try:
+        meta_path.write_text(original.replace('"title"', '"title2"', 1))
+        assert install_references(store, shipped_root) == ["ref-clip"]
+    finally:
+        meta_path.write_text(original)
+
+
+def test_the_run_embeddings_of_an_installed_reference_come_from_its_shipped_file(shipped_root, tmp_path):
+    from mmviz.runs.embeddings import run_embeddings
+
+    store = RunStore(tmp_path / "home")
+    install_references(store, shipped_root)
+    embeddings = run_embeddings(store, "ref-clip")
+    assert embeddings.geometry == "sphere" and len(embeddings) > 64
+
+
+def test_every_gallery_entry_has_a_valid_config():
+    from mmviz.gallery.build import entry_available
+    from mmviz.runs.train_config import resolve_config
+
+    for entry in list_entries():
+        if entry_available(entry) is None:
+            resolve_config(entry.config)

@@ -1,0 +1,207 @@
+"""CoMM, cross and cross-self: label-preserving views, masked views that carry nothing of the
+masked modality, the loss against a hand computation, and a tiny run through the engine."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mmviz.data.trifeature import BACKGROUND
+from mmviz.data.trifeature_datasets import load_trifeature_pairs
+from mmviz.errors import MmvizError
+from mmviz.losses.comm import comm_loss, nt_xent
+from mmviz.models import comm as comm_module
+from mmviz.models.comm_views import augment
+from mmviz.models.registry import build_model, model_inputs, models_for
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return load_trifeature_pairs("train", n_train=16, n_test=16, size=16, seed=0, biased=True,
+                                 synergy_fraction=0.5, mapping_seed=0)
+
+
+def _batch(data, n=8):
+    t = data.torch_dataset().tensors
+    return t["image1"][:n], t["image2"][:n]
+
+
+# --- views -------------------------------------------------------------------------------------
+
+def test_augment_keeps_every_pixel_value_without_shift(pairs):
+    images = _batch(pairs)[0]
+    torch.manual_seed(0)
+    views = augment(images, max_shift=0)
+    assert views.shape == images.shape and views.dtype == torch.uint8
+    assert not torch.equal(views, images)  # it did something
+    for v, x in zip(views, images):  # a rotation/flip permutes pixels: same multiset, exact colours
+        assert torch.equal(v.flatten(1).sort(dim=1).values, x.flatten(1).sort(dim=1).values)
+
+
+def test_augment_shift_brings_in_only_background(pairs):
+    images = _batch(pairs)[0]
+    torch.manual_seed(1)
+    views = augment(images, max_shift=3)
+    for v, x in zip(views, images):
+        colours = {tuple(p) for p in x.flatten(1).T.tolist()} | {(BACKGROUND,) * 3}
+        assert {tuple(p) for p in v.flatten(1).T.tolist()} <= colours
+
+
+def test_gray_option_turns_that_fraction_grey(pairs):
+    images = _batch(pairs, 16)[0]
+    torch.manual_seed(2)
+    grey = augment(images, max_shift=0, gray_prob=1.0)
+    assert torch.equal(grey[:, 0], grey[:, 1]) and torch.equal(grey[:, 1], grey[:, 2])
+    assert torch.equal(augment(images, max_shift=0, gray_prob=0.0).sum(), images.sum())
+
+
+# --- masking -----------------------------------------------------------------------------------
+
+def _captured_forward(model, a, b, monkeypatch):
+    seen = {}
+
+    def spy(full1, full2, masked1, masked2, scale):
+        seen.update(full1=full1, full2=full2, masked1=masked1, masked2=masked2)
+        return comm_loss(full1, full2, masked1, masked2, scale)
+
+    monkeypatch.setattr(comm_module, "comm_loss", spy)
+    torch.manual_seed(123)  # the same augmentations both times
+    model(a, b)
+    return seen
+
+
+def test_masked_view_carries_nothing_of_the_masked_modality(pairs, monkeypatch):
+    torch.manual_seed(0)
+    model = build_model("comm", pairs, dim=16, cnn_widths="8,16", fusion_width=16, head_hidden=32)
+    a, b = _batch(pairs)
+    other_b = torch.flip(b, dims=[0])  # a different image 2 for every pair
+    first = _captured_forward(model, a, b, monkeypatch)
+    second = _captured_forward(model, a, other_b, monkeypatch)
+    # modality 1's masked views (index 0 of each augmentation's list) do not change when
+    # image 2 does ...
+    for aug in ("masked1", "masked2"):
+        assert torch.equal(first[aug][0], second[aug][0])
+    # ... while the fused views and modality 2's masked views do
+    assert not torch.allclose(first["full1"], second["full1"])
+    assert not torch.allclose(first["masked1"][1], second["masked1"][1])
+    # no gradient path either: d(masked view of 1)/d(tokens of 2) does not exist
+    ta = model.tokens(a, 0)
+    tb = model.tokens(b, 1).detach().requires_grad_(True)
+    assert torch.autograd.grad(model.fuse(ta, tb).sum(), tb)[0].abs().sum() > 0
+    assert torch.autograd.grad(model.fuse(ta).sum(), tb, allow_unused=True)[0] is None
+    assert torch.equal(model.features(a, 0), model.head(model.fuse(model.tokens(a, 0))))
+
+
+def test_ablation_has_only_the_two_view_term(pairs):
+    torch.manual_seed(0)
+    model = build_model("comm", pairs, dim=16, cnn_widths="8,16", fusion_width=16, modality_terms=False)
+    out = model(*_batch(pairs))
+    assert set(out) == {"loss", "views", "contrastive"}
+    assert torch.equal(out["loss"], out["views"])
+
+
+# --- losses ------------------------------------------------------------------------------------
+
+def _hand_nt_xent(z1: np.ndarray, z2: np.ndarray, tau: float) -> float:
+    """SimCLR's loss written out row by row."""
+    z = np.concatenate([z1 / np.linalg.norm(z1, axis=1, keepdims=True),
+                        z2 / np.linalg.norm(z2, axis=1, keepdims=True)])
+    n = len(z1)
+    total = 0.0
+    for i in range(2 * n):
+        pos = (i + n) % (2 * n)
+        denom = sum(math.exp(z[i] @ z[k] / tau) for k in range(2 * n) if k != i)
+        total += -math.log(math.exp(z[i] @ z[pos] / tau) / denom)
+    return total / (2 * n)
+
+
+def test_nt_xent_matches_a_hand_computation():
+    z1 = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    z2 = np.array([[0.8, 0.6], [-1.0, 1.0], [1.0, -0.5]])
+    got = float(nt_xent(torch.tensor(z1), torch.tensor(z2), scale=10.0))
+    assert got == pytest.approx(_hand_nt_xent(z1, z2, 0.1), rel=1e-9)
+    # two samples, orthogonal views, τ = 1: row 0 scores (self excluded) [0, 1, 0] vs positive 1
+    e = math.e
+    two = float(nt_xent(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]), 1.0))
+    assert two == pytest.approx(-math.log(e / (1 + e + 1)))
+
+
+def test_comm_loss_is_views_plus_half_of_each_modality_pair():
+    g = torch.Generator().manual_seed(0)
+    f1, f2, a1, a2, b1, b2 = (torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(6))
+    out = comm_loss(f1, f2, [a1, b1], [a2, b2], 10.0)
+    expect = {
+        "views": _hand_nt_xent(f1.numpy(), f2.numpy(), 0.1),
+        "modality_1": 0.5 * (_hand_nt_xent(a1.numpy(), f2.numpy(), 0.1) + _hand_nt_xent(a2.numpy(), f1.numpy(), 0.1)),
+        "modality_2": 0.5 * (_hand_nt_xent(b1.numpy(), f2.numpy(), 0.1) + _hand_nt_xent(b2.numpy(), f1.numpy(), 0.1)),
+    }
+    for key, value in expect.items():
+        assert float(out[key]) == pytest.approx(value, rel=1e-9)
+    assert float(out["loss"]) == pytest.approx(sum(expect.values()), rel=1e-9)
+
+
+# --- models ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["cross", "cross-self", "comm"])
+def test_models_train_a_step_and_embed_on_the_sphere(pairs, name):
+    torch.manual_seed(0)
+    model = build_model(name, model_inputs(pairs), dim=16, cnn_widths="8,16")
+    a, b = _batch(pairs)
+    out = model(a, b)
+    assert all(torch.isfinite(v) for v in out.values()) and "contrastive" in out
+    out["loss"].backward()
+    assert model.scalars()["temperature"] == pytest.approx(0.1)
+    model.eval()
+    z = model.embed(a, 0)
+    assert z.shape == (8, 16) and torch.allclose(z.norm(dim=1), torch.ones(8), atol=1e-5)
+    feats = model.probe_features(a, b)
+    assert feats.shape[0] == 8 and np.isfinite(feats).all()
+
+
+def test_models_only_for_trifeature_pairs():
+    assert {"comm", "cross", "cross-self"} <= {m.name for m in models_for("trifeature-pairs")}
+    assert "comm" not in {m.name for m in models_for("trifeature-captions")}
+    from mmviz.runs.train_config import resolve_config
+
+    with pytest.raises(MmvizError, match="cannot train on"):
+        resolve_config({"dataset": "trifeature-captions", "model": "comm"})
+
+
+def test_presets_resolve_with_the_same_budget():
+    from mmviz.runs.presets import preset_configs
+
+    configs = preset_configs("comm-vs-cross")
+    assert [c["model"] for c in configs] == ["comm", "cross", "cross-self"]
+    assert len({(c["steps"], c["batch_size"], c["dataset_params"]["biased"]) for c in configs}) == 1
+    unbiased = preset_configs("comm-vs-cross-unbiased")
+    assert [c["dataset_params"]["biased"] for c in unbiased] == [False] * 3
+    assert {(c["steps"], c["batch_size"]) for c in unbiased} == {(configs[0]["steps"], configs[0]["batch_size"])}
+    ablation = preset_configs("comm-ablation")
+    assert [c["model_params"]["modality_terms"] for c in ablation] == [True, False]
+
+
+@pytest.mark.slow
+def test_comm_trains_through_the_engine_with_probes(tmp_path):
+    from mmviz.runs.loop import load_run_model, train_run
+    from mmviz.runs.store import RunStore
+    from mmviz.runs.train_config import resolve_config
+
+    store = RunStore(tmp_path)
+    config = resolve_config({
+        "dataset": "trifeature-pairs", "dataset_params": {"n_train": 64, "n_test": 128, "size": 16},
+        "model": "comm", "model_params": {"dim": 16, "cnn_widths": "8,16", "fusion_width": 16},
+        "steps": 4, "batch_size": 16, "eval_every": 2, "eval_size": 128, "device": "cpu", "threads": 1,
+    })
+    run_id = store.create_run(config, dataset="trifeature-pairs", model="comm", total_steps=4)
+    assert train_run(store, run_id) == "finished"
+    latest = store.latest_metrics(run_id)
+    for key in ("eval/probe_R", "eval/probe_U1", "eval/probe_S", "train/modality_1", "train/views"):
+        assert key in latest
+    assert 0.0 <= latest["eval/probe_S"]["value"] <= 1.0
+    assert len(store.metrics(run_id, names=["eval/probe_S"])) == 2  # steps 2 and 4
+    model, _ = load_run_model(store, run_id)
+    assert model.probe_features(torch.zeros(2, 3, 16, 16, dtype=torch.uint8),
+                                torch.zeros(2, 3, 16, 16, dtype=torch.uint8)).shape == (2, 16)
