@@ -86,11 +86,17 @@ def _from_url(scope: str, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
     return values
 
 
+PRESETS_PER_ROW = 4
+
+
 def preset_gallery(store: RunStore) -> list[str]:
     """A card per preset with a Launch button; returns the ids of the runs just launched."""
     presets = list_presets()
     launched: list[str] = []
-    for preset, col in zip(presets, st.columns(len(presets))):
+    cards = []
+    for start in range(0, len(presets), PRESETS_PER_ROW):  # rows of cards: readable however many there are
+        cards += st.columns(PRESETS_PER_ROW)
+    for preset, col in zip(presets, cards):
         with col.container(border=True, height="stretch"):
             st.markdown(f"**{preset.title}**")
             st.caption(preset.description)
