@@ -11,20 +11,24 @@ from mmviz.data.base import ParamSpec
 
 def _field(spec: ParamSpec, key: str, value: Any) -> Any:
     label, help_ = spec.name.replace("_", " "), spec.help or None
+    # A value the page put in session state (e.g. a model's own training defaults) is the widget's
+    # value; passing a default as well would make Streamlit warn on the page.
+    seeded = key in st.session_state
     if spec.type == "bool":
-        return st.toggle(label, value=bool(value), key=key, help=help_)
+        return st.toggle(label, **({} if seeded else {"value": bool(value)}), key=key, help=help_)
     if spec.type == "choice":
         options = list(spec.choices or [])
         index = options.index(value) if value in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=help_)
+        return st.selectbox(label, options, **({} if seeded else {"index": index}), key=key, help=help_)
     if spec.type == "int":
         return int(st.number_input(label, min_value=None if spec.min is None else int(spec.min),
                                    max_value=None if spec.max is None else int(spec.max),
-                                   value=int(value), step=1, key=key, help=help_))
+                                   **({} if seeded else {"value": int(value)}), step=1, key=key, help=help_))
     if spec.type == "float":
-        return float(st.number_input(label, min_value=spec.min, max_value=spec.max, value=float(value),
-                                     key=key, help=help_, format="%g"))
-    return st.text_input(label, value=str(value), key=key, help=help_)
+        return float(st.number_input(label, min_value=spec.min, max_value=spec.max,
+                                     **({} if seeded else {"value": float(value)}), key=key, help=help_,
+                                     format="%g"))
+    return st.text_input(label, **({} if seeded else {"value": str(value)}), key=key, help=help_)
 
 
 def param_form(specs: Sequence[ParamSpec], key: str, values: dict[str, Any] | None = None,

@@ -86,6 +86,23 @@ def _from_url(scope: str, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
     return values
 
 
+def _apply_model_train_defaults(model: str) -> None:
+    """When the model changes, its own training defaults (e.g. lr 0.1 for tree embeddings) fill the
+    training fields, and the previous model's give way to the global defaults. On a first visit a
+    value the URL carries wins."""
+    last = st.session_state.get(PREFIX + "defaults_for")
+    if last == model:
+        return
+    st.session_state[PREFIX + "defaults_for"] = model
+    specs = {p.name: p for p in FORM_TRAIN_PARAMS}
+    previous = dict(get_model_info(last).train_defaults) if last else {}
+    current = dict(get_model_info(model).train_defaults)
+    for name in (set(previous) | set(current)) & set(specs):
+        if last is None and name in st.query_params:
+            continue
+        st.session_state[PREFIX + name] = current.get(name, specs[name].default)
+
+
 PRESETS_PER_ROW = 4
 
 
@@ -148,6 +165,7 @@ def launch_form(store: RunStore) -> list[str]:
     model_params = param_form(get_model_info(model).params, key=PREFIX + model,
                               values=_from_url(model, get_model_info(model).params))
     st.markdown("**Training**")
+    _apply_model_train_defaults(model)
     train = param_form(FORM_TRAIN_PARAMS, key=PREFIX.rstrip("."), values=_from_url("", FORM_TRAIN_PARAMS))
     dev_col, name_col = st.columns(2)
     device = dev_col.selectbox("device", ["auto"] + [d["name"] for d in devices()], key=PREFIX + "device",

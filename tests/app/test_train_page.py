@@ -170,3 +170,20 @@ def test_a_reference_run_cannot_be_stopped_resumed_or_deleted_but_can_be_trained
     assert len(copies) == 1 and copies[0]["name"] == "reference clip (copy)" and not copies[0]["reference"]
     assert copies[0]["config"]["steps"] == 50
     assert store.get_run(ref)["status"] == "finished" and store.has_run(ref)
+
+
+def test_a_model_with_its_own_training_defaults_fills_the_form_with_them(store):
+    at = _page()
+    at.selectbox(key="train.dataset").set_value("wordnet-mammal").run()
+    assert at.selectbox(key="train.model").value == "poincare-embed"  # the first model that trains on trees
+    assert at.number_input(key="train.lr").value == 0.1 and at.number_input(key="train.steps").value == 3000
+    at.selectbox(key="train.dataset").set_value("trifeature-captions").run()
+    assert at.selectbox(key="train.model").value == "clip"
+    assert at.number_input(key="train.lr").value == train_defaults()["lr"]
+    assert at.number_input(key="train.steps").value == train_defaults()["steps"]
+    assert not at.exception and not at.warning
+
+
+def test_a_link_keeps_its_training_values_for_a_model_with_its_own_defaults(store):
+    at = _page(dataset="wordnet-mammal", model="euclid-embed", lr="0.05")
+    assert at.number_input(key="train.lr").value == 0.05 and at.number_input(key="train.steps").value == 3000
