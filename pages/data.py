@@ -15,7 +15,7 @@ from mmviz.ui.shell import page_setup
 
 page_setup()
 
-INFOS = {info.name: info for info in datasets.list_datasets()}
+INFOS = {info.name: info for info in datasets.list_datasets() if not info.user_file}
 URL = {"dataset": UrlParam("trifeature", choices=list(INFOS)), "split": UrlParam("train", choices=["train", "test"])}
 seed_from_url(URL)
 

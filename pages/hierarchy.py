@@ -55,6 +55,8 @@ if source == "upload":
         st.stop()
     try:
         h = ui.uploaded(file.getvalue(), file.name)
+        # Runs train on a saved copy (dataset "edgelist"), so they outlive this browser session.
+        dataset, params = "edgelist", {"path": ui.save_upload(file.getvalue(), file.name)}
     except MmvizError as err:
         st.error(f"This edge list can't be used: {err}")
         write_to_url(URL, "hl.")
@@ -118,11 +120,6 @@ if method == "construct":
 # --- train live ------------------------------------------------------------------------------
 else:
     st.header("Trained live (Nickel & Kiela 2017)", divider="gray")
-    if source == "upload":
-        st.warning("Training runs through the engine on the built-in hierarchies; an uploaded edge list "
-                   "can be constructed at once (switch the method in the sidebar).")
-        write_to_url(URL, "hl.")
-        st.stop()
     c1, c2, c3 = st.columns([1, 1, 2])
     dim = c1.number_input("dimension", 2, 50, key="hl.dim")
     steps = c2.number_input("steps", 100, 50000, step=500, key="hl.steps")

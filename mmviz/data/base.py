@@ -72,6 +72,8 @@ class DatasetInfo:
     ``kind`` is ``"pairs"`` or ``"images"`` (a :class:`PairedDataset`; "images" has one modality) or ``"hierarchy"`` (a :class:`Hierarchy`).
     ``modalities`` names the arrays a paired dataset carries, in pair order.
     ``version`` is part of the cache key: bump it when the generator's output changes.
+    ``user_file``: the data is a file of the user's (a ``path`` parameter), not generated or shipped;
+    pages that list the built-in datasets leave it out.
     """
 
     name: str
@@ -82,6 +84,7 @@ class DatasetInfo:
     splits: tuple[str, ...] = ("train", "test")
     version: int = 1
     cacheable: bool = False
+    user_file: bool = False
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:

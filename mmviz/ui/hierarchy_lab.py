@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,20 @@ def hierarchy(name: str, params: tuple) -> Hierarchy:
 def uploaded(data: bytes, filename: str) -> Hierarchy:
     """An uploaded edge list (MmvizError if invalid)."""
     return parse_edge_list(data, name=filename)
+
+
+def save_upload(data: bytes, filename: str) -> str:
+    """Keep an uploaded edge list under ``MMVIZ_HOME/cache/uploads`` (named by its content, so the
+    same file is saved once) for runs to train on (dataset ``edgelist``); returns its path."""
+    import hashlib
+
+    from mmviz.paths import cache_dir
+
+    suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".csv", ".tsv", ".txt") else ".csv"
+    path = cache_dir("uploads") / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
 
 
 def default_tau(h: Hierarchy) -> float:

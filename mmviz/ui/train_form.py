@@ -23,7 +23,7 @@ from mmviz.ui.url_state import UrlParam, seed_from_url
 
 PREFIX = "train."
 """Session-state keys are PREFIX + the URL key: ``train.steps``, ``train.gaussian.n``..."""
-TRAINABLE = [info.name for info in list_datasets() if models_for(info.name)]
+TRAINABLE = [info.name for info in list_datasets() if models_for(info.name) and not info.user_file]
 MODELS = [info.name for info in list_models()]
 FORM_TRAIN_PARAMS = tuple(p for p in TRAIN_PARAMS if p.name != "device")  # device: its own menu
 DEFAULT_DATASET = "trifeature-captions" if "trifeature-captions" in TRAINABLE else TRAINABLE[0]
