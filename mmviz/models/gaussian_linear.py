@@ -403,7 +403,11 @@ for _name, _desc, _geom, _cfg in (
     ("gauss-prob", "Gaussian lab: the probabilistic loss — exact likelihood of the learned conditional "
      "(L2 or dot tilt).", "euclidean", GaussProbConfig),
 ):
-    register_model(ModelInfo(_name, _desc, _geom, _cfg, GaussLinear, datasets=("gaussian",), trainer=TRAINER))
+    # Linear encoders on whitened data: a large step, and no weight decay (it shrinks the learned
+    # forms away from the closed-form reference).
+    register_model(ModelInfo(_name, _desc, _geom, _cfg, GaussLinear, datasets=("gaussian",), trainer=TRAINER,
+                             train_defaults=(("lr", 0.1), ("weight_decay", 0.0), ("warmup_steps", 50),
+                                             ("steps", 1500), ("batch_size", 512), ("eval_every", 150))))
 
 
 def gaussian_run(name: str, model: str, steps: int = 500, batch_size: int = 256, **model_params: Any) -> dict[str, Any]:
