@@ -51,8 +51,6 @@ def build_entry(entry: GalleryEntry, root: Path = GALLERY_DIR, device: str = "au
             raise MmvizError(f"reference run {entry.name} {status}" + (f": {error}" if error else ""))
         meta = {"name": entry.name, "title": entry.title, "caption": entry.caption, "pages": list(entry.pages),
                 "wall_s": round(wall, 1)}
-        dest = package_run(store, run_id, root / entry.name, meta)
+        full = package_run(store, run_id, root / entry.name, meta)
         store.close()
-    import json
-
-    return json.loads((dest / "run.json").read_text())
+    return full

@@ -53,18 +53,11 @@ def _install(store: RunStore, shipped: ShippedRun, version: str) -> None:
     run_id = store.create_run(shipped.config, name=shipped.config.get("name") or meta.get("title"),
                               dataset=meta["dataset"], model=meta["model"], total_steps=meta["steps"],
                               status="finished", run_id=shipped.run_id)
-    start = 0.0
-    history = history.assign(time=history["time"] + start)
-    store.import_metrics(run_id, history)
+    store.import_metrics(run_id, history)  # times are seconds since the run started
     run_dir = store.run_dir(run_id)
     for name in SHIPPED_FILES:
         shutil.copy2(shipped.folder / name, run_dir / name)
-    store.update_run(run_id, status="finished", step=int(meta["steps"]), started=start,
-                     finished=start + float(meta.get("wall_s") or 0.0), device=meta.get("machine", {}).get("device"))
-    _mark_reference(store, run_id)
+    store.update_run(run_id, status="finished", step=int(meta["steps"]), started=0.0,
+                     finished=float(meta.get("wall_s") or 0.0), device=meta.get("machine", {}).get("device"))
+    store.mark_reference(run_id)  # last: a reference run refuses every later update
     (run_dir / VERSION_FILE).write_text(version)
-
-
-def _mark_reference(store: RunStore, run_id: str) -> None:
-    with store._write() as con:  # noqa: SLF001 - the one place a run becomes read-only
-        con.execute("UPDATE runs SET reference = 1 WHERE id = ?", (run_id,))

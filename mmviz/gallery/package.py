@@ -71,11 +71,11 @@ def machine_description(device: str) -> dict[str, Any]:
     return info
 
 
-def package_run(store: RunStore, run_id: str, dest: Path, meta: dict[str, Any]) -> Path:
+def package_run(store: RunStore, run_id: str, dest: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """Copy run ``run_id`` of ``store`` into ``dest`` (replaced whole) as a shipped run.
 
     ``meta`` (entry name, title, caption, wall time...) is completed with the run's model,
-    dataset, steps, device and final ``eval/`` metrics, and written to ``run.json``.
+    dataset, steps, device and final ``eval/`` metrics, written to ``run.json`` and returned.
     """
     run = store.get_run(run_id)
     src = store.run_dir(run_id)
@@ -101,7 +101,7 @@ def package_run(store: RunStore, run_id: str, dest: Path, meta: dict[str, Any]) 
     write_json_atomically(tmp / RUN_FILE, full)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
-    return dest
+    return full
 
 
 def read_shipped(folder: Path) -> ShippedRun:

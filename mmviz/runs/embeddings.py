@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from mmviz.data.embeddings_io import EmbeddingSet, load_embeddings, save_embeddings
 from mmviz.errors import MmvizError
 from mmviz.runs.files import checkpoint_info
@@ -50,6 +52,6 @@ def run_embeddings(store: RunStore, run_id: str, device: str = "cpu") -> Embeddi
 
     model, config = load_run_model(store, run_id, device)
     eval_set = prepare_eval_set(load(config["dataset"], "test", **config["dataset_params"]), config["eval_size"])
-    embeddings = export_embeddings(model, eval_set, model.logit_scale.device)
+    embeddings = export_embeddings(model, eval_set, torch.device(device))
     save_embeddings(path, embeddings)
     return embeddings

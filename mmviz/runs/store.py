@@ -328,6 +328,12 @@ class RunStore:
             save_config(self.run_dir(run_id), fields["config"])
         return changed
 
+    def mark_reference(self, run_id: str) -> None:
+        """Make run ``run_id`` a read-only reference run (the gallery installer's last step)."""
+        with self._write() as con:
+            if con.execute("UPDATE runs SET reference = 1 WHERE id = ?", (run_id,)).rowcount == 0:
+                raise RunNotFoundError(run_id)
+
     def claim_queued(self, max_running: int) -> dict[str, Any] | None:
         """If fewer than ``max_running`` runs are running, mark the oldest queued run ``running``
         (no pid yet) and return it; else None. Atomic, so two callers never claim the same run."""

@@ -52,12 +52,10 @@ def reference_pictures() -> bool:
         return False
     cols = st.columns(len(present))
     for col, (run_id, label) in zip(cols, present):
-        run = store.get_run(run_id)
         with col:
             st.plotly_chart(_figure(run_id, label, embeddings_version(store, run_id)), key=f"home.{run_id}",
                             config={"displayModeBar": False})
-            caption = (run.get("config") or {}).get("caption")
-            st.caption(_CAPTIONS.get(run_id, caption or ""))
+            st.caption(_CAPTIONS[run_id])
             st.page_link("pages/explorer.py", label=f"Explore {label}", icon=":material/explore:",
                          query_params={"run": run_id})
     return True
