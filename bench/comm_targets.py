@@ -4,6 +4,7 @@ unbiased trifeature-pairs, each for the same wall-clock budget, and print one JS
     python bench/comm_targets.py                 # 15 minutes per run (6 runs: 90 minutes)
     python bench/comm_targets.py --minutes 2 --threads 1
     python bench/comm_targets.py --ablation      # + CoMM with the two-view term only (biased)
+    python bench/comm_targets.py --jobs 2 --threads 1   # two runs at a time, one core each
 
 Protocol (CoMM's code): R (shape) and U (texture of image 1) come from the model trained on
 unbiased pairs, S (mapping holds) from the model trained on biased pairs; both models' full
@@ -14,8 +15,10 @@ alternating rounds, so the CoMM/Cross ratio is fair even if the load changes). A
 count is its budget times the steps/s measured on a few calibration steps (so the
 learning-rate schedule completes); evaluation and probes run ``--evals`` times on top.
 The runs go into the run store (``--home``, default ``$MMVIZ_HOME`` or ./runs), where the
-Interactions page finds them. Prints the load average before and after: timings are only
-comparable on a quiet machine.
+Interactions page finds them. With ``--jobs N`` N runs train at once in worker processes
+(``--threads`` each): on a 2-core machine ``--jobs 2 --threads 1`` fits the seven 15-minute
+runs in four rounds. Prints the load average before and after: timings are only comparable on
+a quiet machine.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmviz.models.comm_presets import METHODS, pairs_run  # noqa: E402
+from mmviz.models.comm_presets import METHODS, study_run  # noqa: E402
 from mmviz.runs.loop import train_run  # noqa: E402
 from mmviz.runs.store import RunStore  # noqa: E402
 from mmviz.runs.train_config import resolve_config  # noqa: E402
@@ -84,13 +87,41 @@ def mean_rate(store: RunStore, run_id: str) -> float:
     return float(np.median(frame.value)) if len(frame) else float("nan")
 
 
+def train_one(model: str, biased: bool, extra: dict, minutes: float, batch: int, threads: int, evals: int,
+              eval_size: int, device: str, home: str) -> dict:
+    """Calibrate ``model``'s step rate, train it for ``minutes`` on biased or unbiased pairs into
+    the store at ``home``; returns the run's summary (final probes in %, steps, rates, wall time)."""
+    store = RunStore(home)
+    rate = step_rate(model, batch, threads, steps=16, **extra)
+    steps = max(20, int(rate * minutes * 60))
+    label = METHODS[model] + (" (two-view term only)" if extra else "")
+    cfg = study_run(model, biased, steps, minutes=minutes, batch_size=batch, evals=evals, eval_size=eval_size,
+                    threads=threads, **extra)
+    cfg["device"] = device
+    config = resolve_config(cfg)
+    run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],
+                              total_steps=config["steps"])
+    start = time.perf_counter()
+    status = train_run(store, run_id)
+    wall = time.perf_counter() - start
+    return {"run_id": run_id, "method": model, "label": label, "biased": biased, "status": status,
+            "steps": steps, "calibrated_steps_per_s": round(rate, 3),
+            "steps_per_s": round(mean_rate(store, run_id), 3), "wall_s": round(wall, 1),
+            "probes": final_probes(store, run_id), "loadavg_after": os.getloadavg()}
+
+
+def _train_job(job: tuple) -> dict:
+    return train_one(*job)
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget per run")
     ap.add_argument("--methods", default="comm,cross,cross-self")
     ap.add_argument("--protocols", default="biased,unbiased")
     ap.add_argument("--ablation", action="store_true", help="also CoMM with the two-view term only (biased)")
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads per run (0 = all cores)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs trained at once (worker processes)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--evals", type=int, default=8, help="evaluations (with probes) per run")
     ap.add_argument("--eval-size", type=int, default=2048)
@@ -105,30 +136,25 @@ def main(argv: list[str] | None = None) -> dict:
     load_before = os.getloadavg()
     costs = step_costs(args.methods.split(","), args.batch, threads)
     print(json.dumps({"ms_per_step": costs}), file=sys.stderr, flush=True)
-    jobs = [(m, p == "biased", {}) for p in args.protocols.split(",") for m in args.methods.split(",")]
+    # method by method, so with --jobs 2 each method's biased and unbiased runs train side by side
+    jobs = [(m, p == "biased", {}) for m in args.methods.split(",") for p in args.protocols.split(",")]
     if args.ablation:
         jobs.append(("comm", True, {"modality_terms": False}))
+    work = [(model, biased, extra, args.minutes, args.batch, threads, args.evals, args.eval_size, args.device,
+             str(store.home)) for model, biased, extra in jobs]
     runs = []
-    for model, biased, extra in jobs:
-        rate = step_rate(model, args.batch, threads, **extra)
-        steps = max(20, int(rate * args.minutes * 60))
-        label = METHODS[model] + (" (two-view term only)" if extra else "")
-        name = f"{label} · {'biased' if biased else 'unbiased'} · {args.minutes:g} min"
-        cfg = pairs_run(name, model, biased=biased, steps=steps, batch_size=args.batch,
-                        eval_every=max(1, steps // args.evals), **extra)
-        cfg.update({"eval_size": args.eval_size, "threads": threads, "device": args.device,
-                    "checkpoint_every": steps})
-        config = resolve_config(cfg)
-        run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],
-                                  total_steps=config["steps"])
-        start = time.perf_counter()
-        status = train_run(store, run_id)
-        wall = time.perf_counter() - start
-        runs.append({"run_id": run_id, "method": model, "label": label, "biased": biased,
-                     "status": status, "steps": steps, "calibrated_steps_per_s": round(rate, 3),
-                     "steps_per_s": round(mean_rate(store, run_id), 3), "wall_s": round(wall, 1),
-                     "probes": final_probes(store, run_id), "loadavg_after": os.getloadavg()})
-        print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    if args.jobs <= 1:
+        for job in work:
+            runs.append(train_one(*job))
+            print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            for run in pool.map(_train_job, work):
+                runs.append(run)
+                print(json.dumps(run), file=sys.stderr, flush=True)
 
     summary = {}
     for model in args.methods.split(","):
@@ -146,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
             "CoMM": [99.9, 87.8, 71.9]},
         "targets": TARGETS, "ms_per_step": costs,
         "comm_step_cost_vs_cross": round(ratio, 2) if ratio else None,
-        "runs": runs, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        "jobs": args.jobs, "runs": runs, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
         "torch_threads": threads, "cpu_count": os.cpu_count(),
     }
     print(json.dumps(out, indent=1))

@@ -67,7 +67,8 @@ runs = data.study_runs(store)
 by_id = {r.id: r for r in runs}
 if "interactions_runs" not in st.session_state:
     wanted = [i for i in str(st.query_params.get("runs", "")).split(",") if i in by_id]
-    st.session_state["interactions_runs"] = wanted or [r.id for r in runs[:8] if r.status != "failed"]
+    references = [r.id for r in runs if r.reference]  # the shipped study, if any
+    st.session_state["interactions_runs"] = wanted or references or [r.id for r in runs[:8] if r.status != "failed"]
 picked = st.multiselect(
     "Runs (cross, cross-self, comm on trifeature-pairs)", list(by_id),
     format_func=lambda i: (f"{by_id[i].name} ({by_id[i].label})" if "biased" not in by_id[i].name

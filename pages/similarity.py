@@ -98,17 +98,9 @@ st.caption(f"{len(pairs)} held-out pairs ({a_name}, {b_name}) · geometry **{pai
 
 # --- the batch --------------------------------------------------------------------------------
 st.header("1 · One batch, step by step", divider="gray")
-c1, c2, c3, c4 = st.columns([2, 1, 2, 2])
+c1, c2, c4 = st.columns([2, 1, 2])
 batch_size = c1.select_slider("batch size B", cache.BATCH_SIZES, key=P + "B")
 seed = c2.number_input("seed (which pairs)", 0, 1_000_000, key=P + "seed")
-with c3:
-    learned = st.checkbox("the model's learned τ", key=P + "learned", disabled=learned_tau is None,
-                          help="The temperature the run had learned at its last logged step.")
-    if learned and learned_tau is not None:
-        st.session_state[P + "tau"] = min(max(round(float(learned_tau), 3), 0.005), 1.0)
-    st.slider("temperature τ", 0.005, 1.0, step=0.001, format="%.3f", key=P + "tau",
-              disabled=bool(learned and learned_tau is not None))
-    tau = float(learned_tau) if learned and learned_tau is not None else float(st.session_state[P + "tau"])
 orders = ["batch", "cluster"] + order_columns(pairs)
 if st.session_state.get(P + "order") not in orders:
     st.session_state[P + "order"] = "batch"
@@ -117,25 +109,49 @@ order = c4.selectbox("order rows and columns by", orders, key=P + "order",
                      help="Reordering rows and columns together keeps positives on the diagonal and reveals blocks "
                           "of pairs that share an attribute.")
 
-batch = views.make_batch(key, pairs, batch_size, seed, order, tau)
-views.batch_metrics(batch, pairs.names)
-left, right = st.columns(2)
-with left:
-    left_view = st.segmented_control("left", list(views.LEFT_VIEWS), format_func=views.LEFT_VIEWS.get,
-                                     key=P + "left", label_visibility="collapsed") or "similarity"
-    # The raw similarity does not depend on τ: built once per batch, so a τ drag only redraws the right.
-    left_params = (batch_size, seed, order, left_view) + ((tau,) if left_view == "logits" else ())
-    st.plotly_chart(cache.memo("left", key, left_params, lambda: views.similarity_figure(
-        batch, left_view, tau, pairs.geometry, pairs.names)), width="stretch", key="matrix_left")
-with right:
-    right_view = st.segmented_control("right", list(views.RIGHT_VIEWS), format_func=views.RIGHT_VIEWS.get,
-                                      key=P + "right", label_visibility="collapsed") or "rows"
-    st.plotly_chart(views.softmax_figure(batch, right_view, pairs.names), width="stretch", key="matrix_right")
-st.subheader("Hardest negatives")
-views.hardest_negatives_table(pairs, batch, config)
 
-# --- two runs side by side --------------------------------------------------------------------
-if source == "run" and len(run_ids) > 1:
+def temperature_controls() -> float:
+    """The learned-τ checkbox and the τ slider; returns the τ in use."""
+    c1, c2 = st.columns([1, 3])
+    learned = c1.checkbox("the model's learned τ", key=P + "learned", disabled=learned_tau is None,
+                          help="The temperature the run had learned at its last logged step.")
+    if learned and learned_tau is not None:
+        st.session_state[P + "tau"] = min(max(round(float(learned_tau), 3), 0.005), 1.0)
+    c2.slider("temperature τ", 0.005, 1.0, step=0.001, format="%.3f", key=P + "tau",
+              disabled=bool(learned and learned_tau is not None))
+    return float(learned_tau) if learned and learned_tau is not None else float(st.session_state[P + "tau"])
+
+
+def batch_panel() -> None:
+    """Everything τ changes: the matrices, the hardest negatives and the side-by-side runs. A
+    fragment, so a τ drag reruns and redraws only this, not the whole-split sections below."""
+    tau = temperature_controls()
+    if source == "file" and tau != st.session_state.get(P + "tau_page"):
+        st.rerun(scope="app")  # a file has no learned τ: the whole-split sections follow the slider
+    batch = views.make_batch(key, pairs, batch_size, seed, order, tau)
+    views.batch_metrics(batch, pairs.names)
+    left, right = st.columns(2)
+    with left:
+        left_view = st.segmented_control("left", list(views.LEFT_VIEWS), format_func=views.LEFT_VIEWS.get,
+                                         key=P + "left", label_visibility="collapsed") or "similarity"
+        # The raw similarity does not depend on τ: built once per batch, so a τ drag only redraws the right.
+        left_params = (batch_size, seed, order, left_view) + ((tau,) if left_view == "logits" else ())
+        st.plotly_chart(cache.memo("left", key, left_params, lambda: views.similarity_figure(
+            batch, left_view, tau, pairs.geometry, pairs.names)), width="stretch", key="matrix_left")
+    with right:
+        right_view = st.segmented_control("right", list(views.RIGHT_VIEWS), format_func=views.RIGHT_VIEWS.get,
+                                          key=P + "right", label_visibility="collapsed") or "rows"
+        st.plotly_chart(views.softmax_figure(batch, right_view, pairs.names), width="stretch",
+                        key="matrix_right")
+    st.subheader("Hardest negatives")
+    views.hardest_negatives_table(pairs, batch, config)
+    if source == "run" and len(run_ids) > 1:
+        side_by_side_section(batch, tau, bool(st.session_state.get(P + "learned")))
+    write_to_url(URL, P)
+
+
+def side_by_side_section(batch: views.Batch, tau: float, learned: bool) -> None:
+    """Section 2: the same batch in another run, each run at its own geometry and τ."""
     st.header("2 · Two runs, the same batch", divider="gray")
     others = [""] + [r for r in run_ids if r != run_id]
     if st.session_state.get(P + "cmp") not in others:
@@ -144,24 +160,30 @@ if source == "run" and len(run_ids) > 1:
                             format_func=lambda r: "—" if not r else labels[r],
                             help="E.g. CLIP against MERU trained on the same data: the same pairs, each run's own "
                                  "geometry and temperature.")
-    if other_id:
-        try:
-            other = cache.run_pairs(store, other_id)
-        except MmvizError as err:
-            st.error(str(err))
-        else:
-            other_tau = store.latest_metrics(other_id).get("temperature", {}).get("value") if learned else None
-            st.session_state.setdefault(P + "side_view", "rows")
-            view = st.segmented_control("show", ["rows", "similarity"], key=P + "side_view",
-                                        format_func={"rows": "row softmax + loss", "similarity": "raw similarity"}.get
-                                        ) or "rows"
-            views.side_by_side(pairs, cache.run_key(store, other_id), other, batch, tau, float(other_tau or tau),
-                               (labels[run_id].split(" · ")[0], labels[other_id].split(" · ")[0]), view)
+    if not other_id:
+        return
+    try:
+        other = cache.run_pairs(store, other_id)
+    except MmvizError as err:
+        st.error(str(err))
+        return
+    other_tau = store.latest_metrics(other_id).get("temperature", {}).get("value") if learned else None
+    st.session_state.setdefault(P + "side_view", "rows")
+    view = st.segmented_control("show", ["rows", "similarity"], key=P + "side_view",
+                                format_func={"rows": "row softmax + loss", "similarity": "raw similarity"}.get
+                                ) or "rows"
+    views.side_by_side(pairs, cache.run_key(store, other_id), other, batch, tau, float(other_tau or tau),
+                       (labels[run_id].split(" · ")[0], labels[other_id].split(" · ")[0]), view)
+
+
+if source == "file":
+    st.session_state[P + "tau_page"] = float(st.session_state.get(P + "tau", URL["tau"].default))
+st.fragment(batch_panel)()
 
 # --- the whole split --------------------------------------------------------------------------
 st.header("3 · Batch size: N = 2B − 2 negatives", divider="gray")
 # Whole-split analyses at the model's own τ (the slider's τ for a file): a τ drag stays instant.
-tau_ref = float(learned_tau) if learned_tau is not None else tau
+tau_ref = float(learned_tau) if learned_tau is not None else float(st.session_state[P + "tau"])
 views.batch_size_section(key, pairs, tau_ref, int(seed), batch_size)
 
 st.header("4 · Retrieval and zero-shot", divider="gray")

@@ -4,6 +4,7 @@
     python -m mmviz gallery verify [--only NAME] [--json]         # re-evaluate the checkpoints
     python -m mmviz gallery list [--json]                         # what is shipped, sizes, times
     python -m mmviz gallery install [--home DIR]                  # add them to a run store
+    python -m mmviz gallery adopt --only NAME --run ID --home DIR  # package a run a bench trained
 
 Exit status: 0 on success; 1 if a build fails or a verification finds a difference.
 """
@@ -18,15 +19,17 @@ HELP = "build, verify, list or install the reference runs shipped with mmviz (as
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("build", "verify", "list", "install"), help="what to do")
+    parser.add_argument("action", choices=("build", "verify", "list", "install", "adopt"), help="what to do")
     parser.add_argument("--only", action="append", metavar="NAME", help="only this entry (repeatable)")
     parser.add_argument("--device", default="auto", help="build/verify device: auto (default), cpu, cuda, mps")
-    parser.add_argument("--home", help="install: the runs folder (default: $MMVIZ_HOME or ./runs)")
+    parser.add_argument("--home", help="install/adopt: the runs folder (default: $MMVIZ_HOME or ./runs)")
+    parser.add_argument("--run", help="adopt: the finished run (in --home) that becomes entry --only NAME")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"build": _build, "verify": _verify, "list": _list, "install": _install}[args.action](args)
+    return {"build": _build, "verify": _verify, "list": _list, "install": _install,
+            "adopt": _adopt}[args.action](args)
 
 
 def _selected(args: argparse.Namespace):
@@ -117,6 +120,20 @@ def _install(args: argparse.Namespace) -> int:
 
     installed = install_references(RunStore(args.home))
     print(json.dumps({"installed": installed}) if args.json else f"installed {len(installed)} reference runs")
+    return 0
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    from mmviz.errors import MmvizError
+    from mmviz.gallery.build import adopt_run
+    from mmviz.gallery.entries import get_entry
+    from mmviz.runs.store import RunStore
+
+    if not args.run or not args.only or len(args.only) != 1:
+        raise MmvizError("adopt needs one entry (--only NAME) and the run that becomes it (--run ID)")
+    meta = adopt_run(get_entry(args.only[0]), RunStore(args.home), args.run)
+    print(json.dumps(meta) if args.json else f"{meta['name']}: adopted run {args.run} ({meta['steps']} steps, "
+          f"{meta['wall_s']:.0f} s)")
     return 0
 
 

@@ -54,3 +54,34 @@ def build_entry(entry: GalleryEntry, root: Path = GALLERY_DIR, device: str = "au
         full = package_run(store, run_id, root / entry.name, meta)
         store.close()
     return full
+
+
+IGNORED_KEYS = ("name", "device", "threads")
+"""Config keys that may differ between an entry and a run adopted for it (where it ran, its label)."""
+
+
+def adopt_run(entry: GalleryEntry, store: RunStore, run_id: str, root: Path = GALLERY_DIR) -> dict[str, Any]:
+    """Package finished run ``run_id`` of ``store`` as ``entry``'s reference run, without
+    training again (a bench already trained it); returns its run.json.
+
+    The run's resolved config must be the entry's (apart from its name, device and thread
+    count), so ``gallery build --only NAME`` trains the same thing again. ``wall_s`` is the
+    run's own training time, from its first to its last logged metric.
+    """
+    from mmviz.runs.train_config import resolve_config
+
+    run = store.get_run(run_id)
+    if run["status"] != "finished":
+        raise MmvizError(f"run '{run_id}' is {run['status']}, not finished")
+    want = resolve_config({**entry.config, "device": "cpu"})
+    have = run["config"]
+    differ = sorted(k for k in set(want) | set(have) if k not in IGNORED_KEYS and want.get(k) != have.get(k))
+    if differ:
+        k = differ[0]
+        raise MmvizError(f"run '{run_id}' is not entry {entry.name}: {k} is {have.get(k)!r}, the entry has "
+                         f"{want.get(k)!r}" + (f" (and {len(differ) - 1} more)" if len(differ) > 1 else ""))
+    history = store.metrics(run_id)
+    wall = float(history["time"].max() - (run.get("started") or history["time"].min())) if len(history) else 0.0
+    meta = {"name": entry.name, "title": entry.title, "caption": entry.caption, "pages": list(entry.pages),
+            "wall_s": round(wall, 1)}
+    return package_run(store, run_id, root / entry.name, meta)

@@ -61,6 +61,14 @@ def _mammal_run(name: str, model: str) -> dict[str, Any]:
             "seed": 0, "device": "auto"}
 
 
+def _study_run(model: str, biased: bool, steps: int, **model_params: Any) -> dict[str, Any]:
+    """A run of CoMM's R/U/S study as ``bench/comm_targets.py`` trains it: ``steps`` is what a
+    15-minute budget gave on the 2-core CPU (one thread per run, two runs at a time)."""
+    from mmviz.models.comm_presets import study_run
+
+    return {**study_run(model, biased, steps, minutes=15, **model_params), "device": "auto"}
+
+
 ENTRIES: tuple[GalleryEntry, ...] = (
     GalleryEntry("meru", "MERU on Trifeature captions",
                  "Hyperbolic: generic captions (\"a red thing\") sit near the centre, specific ones "
@@ -77,6 +85,27 @@ ENTRIES: tuple[GalleryEntry, ...] = (
     GalleryEntry("digits-cosine", "Digits ↔ captions, cosine tilt",
                  "Real images: retrieval is the mode of the learned conditional, classification is retrieval.",
                  _digits_run("reference digits, cosine tilt", "cosine"), ("similarity",)),
+    GalleryEntry("comm-biased", "CoMM on biased pairs (probed for synergy)",
+                 "Its fused embedding tells whether image 2's colour is the one image 1's texture maps to: "
+                 "synergy, which neither image holds alone.", _study_run("comm", True, 1898), ("interactions",)),
+    GalleryEntry("comm-unbiased", "CoMM on unbiased pairs (probed for redundancy and uniqueness)",
+                 "The model CoMM's protocol reads R (shape) and U (texture of image 1) from.",
+                 _study_run("comm", False, 1992), ("interactions",)),
+    GalleryEntry("cross-biased", "Cross (CLIP-style) on biased pairs",
+                 "Aligning the two images keeps only what they share: the synergy probe stays at chance.",
+                 _study_run("cross", True, 5664), ("interactions",)),
+    GalleryEntry("cross-unbiased", "Cross (CLIP-style) on unbiased pairs",
+                 "Shape is all the two images share: R high, U at chance.",
+                 _study_run("cross", False, 4532), ("interactions",)),
+    GalleryEntry("cross-self-biased", "Cross+Self on biased pairs",
+                 "Each image's own SimCLR term keeps its textures, but no synergy.",
+                 _study_run("cross-self", True, 2435), ("interactions",)),
+    GalleryEntry("cross-self-unbiased", "Cross+Self on unbiased pairs",
+                 "Redundancy and uniqueness, no synergy.",
+                 _study_run("cross-self", False, 2346), ("interactions",)),
+    GalleryEntry("comm-two-view", "CoMM ablation: the two-view term only (biased pairs)",
+                 "Without the per-modality terms: compare when synergy appears.",
+                 _study_run("comm", True, 1653, modality_terms=False), ("interactions",)),
     GalleryEntry("mammal-poincare", "WordNet mammals in the 2-D Poincaré disk",
                  "Trained over the transitive closure: generic synsets near the centre, leaves at the rim.",
                  _mammal_run("reference mammals, Poincaré 2-D", "poincare-embed"), ("hierarchy", "explorer")),

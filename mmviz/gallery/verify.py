@@ -37,10 +37,16 @@ class VerifyResult:
                 "problems": self.problems}
 
 
+TIMING_SUFFIX = "_seconds"
+"""Metrics that time the evaluation itself (e.g. ``probe_seconds``): recorded, never compared."""
+
+
 def compare_metrics(stored: dict[str, float], fresh: dict[str, float]) -> list[str]:
-    """One line per stored final metric that the re-evaluation missed or changed."""
+    """One line per stored final metric (timings aside) that the re-evaluation missed or changed."""
     problems = []
     for name, value in sorted(stored.items()):
+        if name.endswith(TIMING_SUFFIX):
+            continue
         if name not in fresh:
             problems.append(f"metric {name} is no longer computed")
             continue

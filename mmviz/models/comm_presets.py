@@ -58,3 +58,17 @@ COMM_ABLATION = register_preset(Preset(
     (pairs_run("CoMM (full loss)", "comm"),
      pairs_run("CoMM (two-view term only)", "comm", modality_terms=False)),
 ))
+
+
+def study_run(model: str, biased: bool, steps: int, *, minutes: float | None = None, batch_size: int = 128,
+              evals: int = 8, eval_size: int = 2048, threads: int = 1, **model_params: Any) -> dict[str, Any]:
+    """The config of one run of the R/U/S study as ``bench/comm_targets.py`` trains it (and the
+    gallery ships it): ``steps`` optimiser steps, probes ``evals`` times on ``eval_size`` pairs,
+    one checkpoint at the end. ``minutes`` (the wall-clock budget ``steps`` came from) only
+    goes into the name."""
+    label = METHODS[model] + (" (two-view term only)" if model_params.get("modality_terms") is False else "")
+    name = f"{label} · {'biased' if biased else 'unbiased'}" + (f" · {minutes:g} min" if minutes else "")
+    cfg = pairs_run(name, model, biased=biased, steps=steps, batch_size=batch_size,
+                    eval_every=max(1, steps // evals), **model_params)
+    cfg.update({"eval_size": eval_size, "threads": threads, "checkpoint_every": steps})
+    return cfg

@@ -19,7 +19,8 @@ PROBES = {"R": "eval/probe_R", "U": "eval/probe_U1", "U2": "eval/probe_U2", "S":
 @dataclass(frozen=True)
 class StudyRun:
     """A run of the study: its id, name, method label, whether it trained on biased pairs,
-    whether it is CoMM's two-view-only ablation, and its status and step."""
+    whether it is CoMM's two-view-only ablation, its status and step, and whether it is a
+    shipped reference run."""
 
     id: str
     name: str
@@ -28,6 +29,7 @@ class StudyRun:
     two_view_only: bool
     status: str
     step: int
+    reference: bool = False
 
     @property
     def label(self) -> str:
@@ -48,7 +50,7 @@ def study_runs(store: RunStore) -> list[StudyRun]:
             run["id"], config.get("name") or run["id"], METHODS[config["model"]],
             bool((config.get("dataset_params") or {}).get("biased", True)),
             config["model"] == "comm" and params.get("modality_terms", True) is False,
-            run.get("status", "?"), int(run.get("step") or 0)))
+            run.get("status", "?"), int(run.get("step") or 0), bool(run.get("reference"))))
     return out
 
 

@@ -14,14 +14,18 @@ from tests.app.figures import decode, figure
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "interactions.py")
 
 
-def _run(store: RunStore, name: str, model: str, biased: bool, probes: dict[int, tuple], **params) -> str:
+def _run(store: RunStore, name: str, model: str, biased: bool, probes: dict[int, tuple], reference: bool = False,
+         **params) -> str:
     config = {"dataset": "trifeature-pairs", "dataset_params": {"biased": biased}, "model": model,
               "model_params": params, "steps": 200, "name": name}
-    run_id = store.create_run(config, dataset="trifeature-pairs", model=model, total_steps=200)
+    run_id = store.create_run(config, dataset="trifeature-pairs", model=model, total_steps=200,
+                              run_id=f"ref-{name.replace(' ', '-')}" if reference else None)
     for step, (r, u, u2, s) in probes.items():
         store.log_metrics(run_id, step, {"eval/probe_R": r, "eval/probe_U1": u, "eval/probe_U2": u2,
                                          "eval/probe_S": s})
     store.update_run(run_id, status="finished", step=max(probes))
+    if reference:
+        store.mark_reference(run_id)
     return run_id
 
 
@@ -57,3 +61,16 @@ def test_protocol_takes_r_u_from_unbiased_and_s_from_biased():
                                            "CoMM (two-view term only) · biased"}
     ablation = figure(at, "ablation_curves")["data"]
     assert len(ablation) == 2 and all("S:" in t["hovertemplate"] for t in ablation)
+
+
+def test_opens_on_the_reference_study_when_shipped():
+    store = RunStore()
+    refs = {_run(store, "comm biased", "comm", True, {100: (0.9, 0.8, 0.7, 0.74)}, reference=True),
+            _run(store, "comm unbiased", "comm", False, {100: (0.96, 0.78, 0.7, 0.52)}, reference=True)}
+    _run(store, "my cross", "cross", True, {100: (0.99, 0.97, 0.5, 0.50)})
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert set(at.multiselect(key="interactions_runs").value) == refs
+    bars = {t["name"]: decode(t["y"]) for t in figure(at, "rus_bars")["data"]}
+    np.testing.assert_allclose(bars["CoMM (here)"], [96.0, 78.0, 74.0])
+    assert "Cross (here)" not in bars

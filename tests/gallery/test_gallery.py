@@ -100,3 +100,52 @@ def test_every_gallery_entry_has_a_valid_config():
     for entry in list_entries():
         if entry_available(entry) is None:
             resolve_config(entry.config)
+
+
+def _trained_tiny(entry, home, **changes):
+    """A finished run of ``entry``'s config with TINY (and ``changes``), in a store at ``home``."""
+    from mmviz.runs.loop import train_run
+    from mmviz.runs.train_config import resolve_config
+
+    store = RunStore(home)
+    config = resolve_config({**entry.config, **TINY, "device": "cpu", "threads": 1, "name": "a bench run",
+                             **changes})
+    run_id = store.create_run(config, dataset=config["dataset"], model=config["model"], total_steps=config["steps"])
+    assert train_run(store, run_id) == "finished"
+    return store, run_id
+
+
+def test_adopt_packages_a_finished_run_of_the_same_config(tmp_path):
+    from dataclasses import replace
+
+    from mmviz.gallery.build import adopt_run
+
+    entry = get_entry("clip")
+    tiny = replace(entry, config={**entry.config, **TINY})
+    store, run_id = _trained_tiny(entry, tmp_path / "home")
+    meta = adopt_run(tiny, store, run_id, root=tmp_path / "gallery")
+    (shipped,) = shipped_runs(tmp_path / "gallery")
+    assert shipped.run_id == "ref-clip" and meta["steps"] == 6 and shipped.meta["title"] == entry.title
+    assert 0 < meta["wall_s"] < 600 and shipped.metrics()["step"].max() == 6
+    assert verify_run(shipped).ok
+
+
+def test_adopt_refuses_a_run_of_another_config(tmp_path):
+    from dataclasses import replace
+
+    from mmviz.gallery.build import adopt_run
+
+    entry = get_entry("clip")
+    store, run_id = _trained_tiny(entry, tmp_path / "home", seed=1)
+    with pytest.raises(MmvizError, match="seed is 1, the entry has 0"):
+        adopt_run(replace(entry, config={**entry.config, **TINY}), store, run_id, root=tmp_path / "gallery")
+    assert not (tmp_path / "gallery").exists()
+
+
+def test_verify_compares_metrics_but_not_timings():
+    from mmviz.gallery.verify import compare_metrics
+
+    stored = {"probe_S": 0.657, "probe_seconds": 1.9, "r1": 0.5}
+    assert compare_metrics(stored, {"probe_S": 0.657, "probe_seconds": 1.6, "r1": 0.5}) == []
+    assert compare_metrics(stored, {"probe_S": 0.650, "probe_seconds": 1.9}) == [
+        "metric probe_S: stored 0.657, re-evaluated 0.65", "metric r1 is no longer computed"]
