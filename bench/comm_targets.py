@@ -94,9 +94,9 @@ def train_one(model: str, biased: bool, extra: dict, minutes: float, batch: int,
     store = RunStore(home)
     rate = step_rate(model, batch, threads, steps=16, **extra)
     steps = max(20, int(rate * minutes * 60))
-    label = METHODS[model] + (" (two-view term only)" if extra else "")
     cfg = study_run(model, biased, steps, minutes=minutes, batch_size=batch, evals=evals, eval_size=eval_size,
                     threads=threads, **extra)
+    label = cfg["name"].split(" · ")[0]  # "CoMM", "CoMM (two-view term only)", …
     cfg["device"] = device
     config = resolve_config(cfg)
     run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],

@@ -98,13 +98,13 @@ st.caption(f"{len(pairs)} held-out pairs ({a_name}, {b_name}) · geometry **{pai
 
 # --- the batch --------------------------------------------------------------------------------
 st.header("1 · One batch, step by step", divider="gray")
-c1, c2, c4 = st.columns([2, 1, 2])
+c1, c2, c3 = st.columns([2, 1, 2])
 batch_size = c1.select_slider("batch size B", cache.BATCH_SIZES, key=P + "B")
 seed = c2.number_input("seed (which pairs)", 0, 1_000_000, key=P + "seed")
 orders = ["batch", "cluster"] + order_columns(pairs)
 if st.session_state.get(P + "order") not in orders:
     st.session_state[P + "order"] = "batch"
-order = c4.selectbox("order rows and columns by", orders, key=P + "order",
+order = c3.selectbox("order rows and columns by", orders, key=P + "order",
                      format_func=lambda o: ORDER_NAMES.get(o, o),
                      help="Reordering rows and columns together keeps positives on the diagonal and reveals blocks "
                           "of pairs that share an attribute.")
@@ -123,11 +123,8 @@ def temperature_controls() -> float:
 
 
 def batch_panel() -> None:
-    """Everything τ changes: the matrices, the hardest negatives and the side-by-side runs. A
-    fragment, so a τ drag reruns and redraws only this, not the whole-split sections below."""
+    """Everything τ changes: the matrices, the hardest negatives and the side-by-side runs."""
     tau = temperature_controls()
-    if source == "file" and tau != st.session_state.get(P + "tau_page"):
-        st.rerun(scope="app")  # a file has no learned τ: the whole-split sections follow the slider
     batch = views.make_batch(key, pairs, batch_size, seed, order, tau)
     views.batch_metrics(batch, pairs.names)
     left, right = st.columns(2)
@@ -176,13 +173,13 @@ def side_by_side_section(batch: views.Batch, tau: float, learned: bool) -> None:
                        (labels[run_id].split(" · ")[0], labels[other_id].split(" · ")[0]), view)
 
 
-if source == "file":
-    st.session_state[P + "tau_page"] = float(st.session_state.get(P + "tau", URL["tau"].default))
-st.fragment(batch_panel)()
+# With a learned τ the whole-split sections below ignore the slider, so the panel is a fragment:
+# a τ drag reruns and redraws only it. Without one (a file) they follow the slider: rerun them all.
+(st.fragment(batch_panel) if learned_tau is not None else batch_panel)()
 
 # --- the whole split --------------------------------------------------------------------------
 st.header("3 · Batch size: N = 2B − 2 negatives", divider="gray")
-# Whole-split analyses at the model's own τ (the slider's τ for a file): a τ drag stays instant.
+# Whole-split analyses at the model's own τ (the slider's τ without one): a τ drag stays instant.
 tau_ref = float(learned_tau) if learned_tau is not None else float(st.session_state[P + "tau"])
 views.batch_size_section(key, pairs, tau_ref, int(seed), batch_size)
 

@@ -66,7 +66,7 @@ def adopt_run(entry: GalleryEntry, store: RunStore, run_id: str, root: Path = GA
 
     The run's resolved config must be the entry's (apart from its name, device and thread
     count), so ``gallery build --only NAME`` trains the same thing again. ``wall_s`` is the
-    run's own training time, from its first to its last logged metric.
+    run's own training time, from its start to its last logged metric.
     """
     from mmviz.runs.train_config import resolve_config
 

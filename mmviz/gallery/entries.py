@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmviz.errors import MmvizError
+from mmviz.models.comm_presets import study_run
 
 CAPTIONS_DATA = {"n": 50_000, "n_test": 2000, "size": 32}
 """As in bench/train_targets.py: 50k training images keep the small CNN generalising."""
@@ -64,8 +65,6 @@ def _mammal_run(name: str, model: str) -> dict[str, Any]:
 def _study_run(model: str, biased: bool, steps: int, **model_params: Any) -> dict[str, Any]:
     """A run of CoMM's R/U/S study as ``bench/comm_targets.py`` trains it: ``steps`` is what a
     15-minute budget gave on the 2-core CPU (one thread per run, two runs at a time)."""
-    from mmviz.models.comm_presets import study_run
-
     return {**study_run(model, biased, steps, minutes=15, **model_params), "device": "auto"}
 
 
