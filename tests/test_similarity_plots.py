@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
@@ -24,8 +25,8 @@ def test_pool_matrix_means_blocks_including_ragged_edges():
     np.testing.assert_allclose(ps.pool_vector(np.arange(5.0), 2), [0.5, 2.5, 4.0])
 
 
-@pytest.mark.parametrize(("n", "f"), [(8, 1), (256, 1), (257, 2), (512, 2), (1024, 4)])
-def test_pool_factor_keeps_at_most_256_cells_a_side(n, f):
+@pytest.mark.parametrize(("n", "f"), [(8, 1), (128, 1), (129, 2), (256, 2), (512, 4), (1024, 8)])
+def test_pool_factor_keeps_at_most_128_cells_a_side(n, f):
     assert ps.pool_factor(n) == f
 
 
@@ -52,11 +53,11 @@ def test_b1024_is_sent_as_a_compact_float32_array():
                            row_bars=rng.random(1024))
     spec = json.loads(pio.to_json(fig, validate=False))
     heat = spec["data"][0]
-    assert heat["z"]["dtype"] == "f4" and heat["z"]["shape"] in ("256, 256", "256,256", [256, 256])
-    assert len(heat["y"]) == 256 and heat["y"][1].startswith("rows 4–7")
-    np.testing.assert_allclose(np.asarray(fig.data[0].z)[0, 0], z[:4, :4].mean(), rtol=1e-6)
-    assert "4 × 4 blocks" in fig.layout.title.text
-    assert len(pio.to_json(fig, validate=False)) < 600_000
+    assert heat["z"]["dtype"] == "f4" and heat["z"]["shape"] in ("128, 128", "128,128", [128, 128])
+    assert len(heat["y"]) == 128 and heat["y"][1].startswith("rows 8–15")
+    np.testing.assert_allclose(np.asarray(fig.data[0].z)[0, 0], z[:8, :8].mean(), rtol=1e-6)
+    assert "8 × 8 blocks" in fig.layout.title.text
+    assert len(pio.to_json(fig, validate=False)) < 200_000
 
 
 def test_batch_size_confusion_shift_and_curves_figures_have_titles_and_hover():
@@ -80,3 +81,33 @@ def test_pool_matrix_of_an_even_split_equals_the_padded_path():
     z = np.random.default_rng(1).random((8, 8))
     np.testing.assert_allclose(ps.pool_matrix(z, 4), [[z[:4, :4].mean(), z[:4, 4:].mean()],
                                                       [z[4:, :4].mean(), z[4:, 4:].mean()]])
+
+
+@pytest.mark.parametrize("n", [4, 1024])
+@pytest.mark.parametrize("bars", ["rows", "cols"])
+def test_swapping_values_into_a_built_figure_equals_building_it(n, bars):
+    rng = np.random.default_rng(2)
+    z1, z2, v1, v2 = rng.random((n, n)), rng.random((n, n)), rng.random(n), rng.random(n)
+    kw = dict(title="t", value_name="p", zmin=0)
+
+    def build(z, v):
+        extra = {"row_bars": v} if bars == "rows" else {"col_bars": v}
+        return ps.matrix_figure(z, _labels(n, "image"), _labels(n, "text"), **kw, **extra)
+
+    skeleton = build(z1, v1).to_dict()
+    before = json.loads(pio.to_json(skeleton, validate=False))
+    swapped = ps.with_matrix_values(skeleton, z2, v2 if bars == "rows" else None, v2 if bars == "cols" else None)
+    # st.plotly_chart validates a dict into a figure: what the browser gets is the built one's
+    assert json.loads(go.Figure(swapped).to_json()) == json.loads(build(z2, v2).to_json())
+    assert json.loads(pio.to_json(skeleton, validate=False)) == before  # the memoised skeleton is left alone
+    with pytest.raises(ValueError, match="figure that shows"):
+        ps.with_matrix_values(skeleton, rng.random((n + 300, n + 300)))
+
+
+def test_large_matrices_draw_one_pixel_per_cell_in_fixed_margins_small_ones_fit_their_labels():
+    big = ps.matrix_figure(np.zeros((64, 64)), _labels(64, "image"), _labels(64, "text"), title="t",
+                           value_name="p", row_bars=np.zeros(64))
+    assert big.data[0].zsmooth == "fast" and big.layout.margin.autoexpand is False
+    assert big.layout.margin.r >= 80  # room for the colour bar and its title
+    small = ps.matrix_figure(np.zeros((8, 8)), _labels(8, "image"), _labels(8, "text"), title="t", value_name="p")
+    assert small.data[0].zsmooth is False and small.layout.margin.autoexpand is None

@@ -18,7 +18,10 @@ from plotly.subplots import make_subplots
 from mmviz.plots import style
 
 TICK_LABELS_UP_TO = 32  # more rows than this: no tick labels (hover names the cell instead)
-MAX_CELLS_PER_SIDE = 256  # larger matrices are drawn as means of f × f blocks (a screen has ~500 px)
+# Larger matrices are drawn as means of f × f blocks. 128 cells are ~4 px each on a ~500 px
+# heatmap; 256 doubled what a τ drag at B = 1024 costs the browser (0.67 s instead of 0.48 s
+# with bench/similarity_render.py): the spec is parsed, re-themed and drawn on every change.
+MAX_CELLS_PER_SIDE = 128
 DIVERGING = "RdBu_r"
 SEQUENTIAL = "Viridis"
 PROBABILITY = "Blues"
@@ -77,13 +80,9 @@ def matrix_figure(z: np.ndarray, row_labels: Sequence[str], col_labels: Sequence
     of f rows), said in the title and the hover; the maths behind it is unchanged."""
     n_rows, n_cols = np.shape(z)
     f = pool_factor(max(n_rows, n_cols))
-    z = pool_matrix(z, f).astype(np.float32)
+    z, row_bars, col_bars = _shown_values(z, row_bars, col_bars)
     rows = pool_labels(row_labels, f, "rows")
     cols = pool_labels(col_labels, f, "columns")
-    if row_bars is not None:
-        row_bars = pool_vector(row_bars, f)
-    if col_bars is not None:
-        col_bars = pool_vector(col_bars, f)
     if f > 1:
         title = f"{title}<br><sup>means of {f} × {f} blocks of pairs</sup>"
         value_name_hover = f"mean {value_name}"
@@ -96,10 +95,13 @@ def matrix_figure(z: np.ndarray, row_labels: Sequence[str], col_labels: Sequence
                         shared_yaxes=side, shared_xaxes=below, horizontal_spacing=0.02, vertical_spacing=0.03)
     colorbar = dict(title=dict(text=value_name, side="right"), thickness=14, len=0.8 if below else 1.0,
                     y=1.0, yanchor="top", x=1.0 if not side else 1.01)
+    ticks = len(rows) <= TICK_LABELS_UP_TO
+    # Without tick labels, cells are a pixel or two: "fast" lets the browser scale one pixel per
+    # cell (drawn crisp, not smoothed), about half the redraw time of a τ change at B = 1024.
     fig.add_trace(go.Heatmap(
         z=z, x=cols, y=rows, colorscale=colorscale, zmin=zmin, zmax=zmax, zmid=zmid, colorbar=colorbar,
         hovertemplate=f"<b>%{{y}}</b><br>%{{x}}<br>{value_name_hover} = %{{z:.4g}}<extra></extra>",
-        name=value_name,
+        name=value_name, zsmooth=False if ticks else "fast",
     ), row=1, col=1)
     if outline_diagonal:
         k = min(len(rows), len(cols))
@@ -114,19 +116,16 @@ def matrix_figure(z: np.ndarray, row_labels: Sequence[str], col_labels: Sequence
             hovertemplate="<b>positive</b>: %{y}<br>%{x}<extra></extra>", showlegend=True,
         ), row=1, col=1)
     if side:
-        values = np.asarray(row_bars, dtype=np.float32)
-        fig.add_trace(go.Bar(x=values, y=rows, orientation="h", marker_color=style.EUCLIDEAN,
+        fig.add_trace(go.Bar(x=row_bars, y=rows, orientation="h", marker_color=style.EUCLIDEAN,
                              name=f"{bar_name} per row",
                              hovertemplate=f"<b>%{{y}}</b><br>{bar_name} = %{{x:.4g}}<extra></extra>"),
                       row=1, col=2)
         fig.update_xaxes(title_text=bar_name, nticks=3, row=1, col=2)
     if below:
-        values = np.asarray(col_bars, dtype=np.float32)
-        fig.add_trace(go.Bar(x=cols, y=values, marker_color=style.HYPERBOLIC, name=f"{bar_name} per column",
+        fig.add_trace(go.Bar(x=cols, y=col_bars, marker_color=style.HYPERBOLIC, name=f"{bar_name} per column",
                              hovertemplate=f"<b>%{{x}}</b><br>{bar_name} = %{{y:.4g}}<extra></extra>"),
                       row=2, col=1)
         fig.update_yaxes(title_text=bar_name, row=2, col=1)
-    ticks = len(rows) <= TICK_LABELS_UP_TO
     row_ticks = dict(tickmode="array", tickvals=rows, ticktext=[_short(r) for r in rows]) if ticks else {}
     col_ticks = dict(tickmode="array", tickvals=cols, ticktext=[_short(c) for c in cols]) if ticks else {}
     # Fixed ranges: the outline markers must not pad the axes beyond the matrix.
@@ -141,9 +140,61 @@ def matrix_figure(z: np.ndarray, row_labels: Sequence[str], col_labels: Sequence
     fig.update_layout(**style.base_layout(
         title=dict(text=title, x=0.01), height=height + (80 if ticks else 0), bargap=0.1,
         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1.0),
-        margin=dict(l=10, r=10, t=80 if f > 1 else 60, b=10),
+        margin=_matrix_margin(ticks, side, below, f > 1),
     ))
     return fig
+
+
+def _shown_values(z: np.ndarray, row_bars: np.ndarray | None, col_bars: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """What a matrix figure draws of a (B, C) matrix and its bars: block means when pooled,
+    as float32."""
+    f = pool_factor(max(np.shape(z)))
+    return (pool_matrix(z, f).astype(np.float32),
+            None if row_bars is None else pool_vector(row_bars, f).astype(np.float32),
+            None if col_bars is None else pool_vector(col_bars, f).astype(np.float32))
+
+
+def with_matrix_values(figure: dict, z: np.ndarray, row_bars: np.ndarray | None = None,
+                       col_bars: np.ndarray | None = None) -> dict:
+    """A copy of ``figure`` (a :func:`matrix_figure` as a dict) showing other values of the same
+    shape: the same rows, columns, labels and layout. Building a figure costs ~50 ms of plotly
+    validation at B = 1024; swapping the values costs a pooling, so a τ drag does only that.
+    ``figure`` itself is not modified."""
+    z, row_bars, col_bars = _shown_values(z, row_bars, col_bars)
+    data = []
+    for trace in figure["data"]:
+        trace = dict(trace)
+        if trace["type"] == "heatmap":
+            shown = _shape(trace["z"])
+            if shown != z.shape:
+                raise ValueError(f"a {z.shape} matrix for a figure that shows {shown}")
+            trace["z"] = z
+        elif trace["type"] == "bar" and trace.get("orientation") == "h" and row_bars is not None:
+            trace["x"] = row_bars
+        elif trace["type"] == "bar" and trace.get("orientation") != "h" and col_bars is not None:
+            trace["y"] = col_bars
+        data.append(trace)
+    return {**figure, "data": data}
+
+
+def _shape(values) -> tuple[int, ...]:
+    """Shape of an array in a figure dict: a list, an array, or plotly's base64 form
+    (``{"dtype", "bdata", "shape": "128, 128"}``)."""
+    if isinstance(values, dict) and "shape" in values:
+        return tuple(int(n) for n in str(values["shape"]).split(","))
+    return np.shape(values)
+
+
+def _matrix_margin(ticks: bool, side: bool, below: bool, pooled: bool) -> dict:
+    """Margins of a matrix figure. With tick labels (small B) they grow to fit the labels.
+    Without, they are fixed and room is made for the axis titles and the colour bar: plotly
+    then draws the figure once instead of twice (its automatic margins redraw after measuring
+    the colour bar), which matters when a τ drag redraws a 1024 × 1024 batch."""
+    top = 80 if pooled else 60
+    if ticks:
+        return dict(l=10, r=10, t=top, b=10)
+    return dict(l=60, r=95 if side else 85, t=top, b=55 if below else 45, autoexpand=False)
 
 
 def toy_loss_figure(taus: np.ndarray, losses: np.ndarray, chance: float, tau_now: float,

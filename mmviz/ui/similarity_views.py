@@ -151,28 +151,46 @@ def similarity_figure(batch: Batch, view: str, tau: float, geometry: str, names:
                             height=height, **kwargs)
 
 
+def softmax_values(batch: Batch, view: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """What the softmax figure shows: p (B, B), and the per-row losses (B,) for ``"rows"`` or
+    the per-column losses (B,) for ``"cols"`` (the other one None)."""
+    if view == "cols":
+        return np.exp(batch.col_logp), None, batch.col_losses
+    return np.exp(batch.row_logp), batch.row_losses, None
+
+
 def softmax_figure(batch: Batch, view: str, names: tuple[str, str], title_prefix: str = "", height: int = 560):
     """Row softmax with per-row losses, or column softmax with per-column losses."""
     a, b = names
-    if view == "cols":
-        return ps.matrix_figure(np.exp(batch.col_logp), batch.rows, batch.cols,
-                                title=f"{title_prefix}p({a} | {b}): softmax of each column",
-                                value_name="p", colorscale=ps.PROBABILITY, zmin=0,
-                                col_bars=batch.col_losses, bar_name="loss",
-                                row_axis=f"{a} (rows)", col_axis=f"{b} (columns)", height=height)
-    return ps.matrix_figure(np.exp(batch.row_logp), batch.rows, batch.cols,
-                            title=f"{title_prefix}p({b} | {a}): softmax of each row",
-                            value_name="p", colorscale=ps.PROBABILITY, zmin=0,
-                            row_bars=batch.row_losses, bar_name="loss",
-                            row_axis=f"{a} (rows)", col_axis=f"{b} (columns)", height=height)
+    p, row_losses, col_losses = softmax_values(batch, view)
+    title = f"p({a} | {b}): softmax of each column" if view == "cols" else f"p({b} | {a}): softmax of each row"
+    return ps.matrix_figure(p, batch.rows, batch.cols, title=title_prefix + title, value_name="p",
+                            colorscale=ps.PROBABILITY, zmin=0, row_bars=row_losses, col_bars=col_losses,
+                            bar_name="loss", row_axis=f"{a} (rows)", col_axis=f"{b} (columns)", height=height)
 
 
-def hardest_negatives_table(pairs: Pairs, batch: Batch, config: dict[str, Any] | None, k: int = 8) -> None:
-    """The rows whose hardest negative comes closest to their positive, with images/captions."""
-    table = ms.hardest_negatives(batch.lg, k=k, relevant=batch.relevant)
+def softmax_figure_at_tau(batch: Batch, view: str, names: tuple[str, str], batch_key: tuple,
+                          height: int = 560) -> dict:
+    """:func:`softmax_figure` for the page's batch panel: the figure is built once per batch
+    (``batch_key``: (data key, B, seed, order)), view and height, and a τ change only swaps
+    its values in."""
+    skeleton = cache.memo("softmax", batch_key[0], (*batch_key[1:], view, height),
+                          lambda: softmax_figure(batch, view, names, height=height).to_dict())
+    return ps.with_matrix_values(skeleton, *softmax_values(batch, view))
+
+
+LOGIT_COLUMNS = ("positive logit", "negative logit", "margin")
+
+
+def hardest_negatives_frame(pairs: Pairs, batch: Batch, config: dict[str, Any] | None,
+                            k: int = 8) -> pd.DataFrame:
+    """The k rows of ``batch`` whose hardest negative comes closest to their positive, described
+    (captions, attributes, thumbnails when the run's images can be rebuilt), with the logits
+    at τ = 1, i.e. the raw similarity. Logits are similarity ÷ τ, so which rows and negatives
+    are hardest does not depend on τ: the page builds this once per batch and divides."""
+    table = ms.hardest_negatives(batch.sim, k=k, relevant=batch.relevant)
     if table.empty:
-        st.info("No negatives in this batch.")
-        return
+        return pd.DataFrame()
     a, b = pairs.names
     row_pos, neg_pos = batch.idx[table["row"].to_numpy()], batch.idx[table["negative"].to_numpy()]
     out = pd.DataFrame({
@@ -182,8 +200,6 @@ def hardest_negatives_table(pairs: Pairs, batch: Batch, config: dict[str, Any] |
         "positive logit": table["positive_logit"], "negative logit": table["negative_logit"],
         "margin": table["margin"],
     })
-    column_config: dict[str, Any] = {c: st.column_config.NumberColumn(format="%.3f")
-                                     for c in ("positive logit", "negative logit", "margin")}
     side = image_side(pairs)
     if config is not None and side is not None and pairs.pair_index is not None:
         modality = pairs.names[side]
@@ -192,8 +208,20 @@ def hardest_negatives_table(pairs: Pairs, batch: Batch, config: dict[str, Any] |
         if own is not None and other is not None:
             out.insert(0, "image", own)
             out.insert(3, "negative's image", other)
-            column_config["image"] = st.column_config.ImageColumn("image", width="small")
-            column_config["negative's image"] = st.column_config.ImageColumn("negative's image", width="small")
+    return out
+
+
+def hardest_negatives_table(frame: pd.DataFrame, tau: float) -> None:
+    """Shows :func:`hardest_negatives_frame` at temperature ``tau``."""
+    if frame.empty:
+        st.info("No negatives in this batch.")
+        return
+    out = frame.copy()
+    out[list(LOGIT_COLUMNS)] = frame[list(LOGIT_COLUMNS)] / tau
+    column_config: dict[str, Any] = {c: st.column_config.NumberColumn(format="%.3f") for c in LOGIT_COLUMNS}
+    for c in ("image", "negative's image"):
+        if c in out:
+            column_config[c] = st.column_config.ImageColumn(c, width="small")
     st.dataframe(out, hide_index=True, width="stretch", column_config=column_config,
                  row_height=52 if "image" in out else None)
     st.caption("Margin = negative logit − positive logit: above 0, the row retrieves the wrong partner "
@@ -202,8 +230,9 @@ def hardest_negatives_table(pairs: Pairs, batch: Batch, config: dict[str, Any] |
 
 
 def side_by_side(pairs: Pairs, other_key: str, other: Pairs, batch: Batch, tau: float, other_tau: float,
-                 labels: tuple[str, str], view: str) -> None:
-    """The same pairs scored by two runs: raw similarity and row softmax with losses."""
+                 labels: tuple[str, str], view: str, batch_key: tuple) -> None:
+    """The same pairs scored by two runs: raw similarity and row softmax with losses.
+    ``batch_key``: (data key, B, seed, order) of ``batch``, for the figures' memo."""
     if pairs.pair_index is None or other.pair_index is None:
         st.warning("Side by side needs both runs' exports to carry pair_index.")
         return
@@ -217,15 +246,17 @@ def side_by_side(pairs: Pairs, other_key: str, other: Pairs, batch: Batch, tau: 
     sim2 = cache.batch_similarity(other_key, other, tuple(int(i) for i in where))
     batch2 = Batch(where, sim2, lb.logits(sim2, other_tau), batch.rows, batch.cols)
     cols = st.columns(2)
-    for col, (run_batch, run_tau, label, geometry) in zip(
-            cols, ((batch, tau, labels[0], pairs.geometry), (batch2, other_tau, labels[1], other.geometry))):
+    keys = (batch_key, (other_key, *batch_key))
+    for col, (run_batch, run_tau, label, geometry, key) in zip(cols, (
+            (batch, tau, labels[0], pairs.geometry, keys[0]), (batch2, other_tau, labels[1], other.geometry, keys[1]))):
         with col:
             st.markdown(f"**{label}** · {geometry} · τ = {run_tau:.3g} · batch loss "
                         f"**{run_batch.loss:.4f}**")
-            if view == "similarity":
-                fig = similarity_figure(run_batch, "similarity", run_tau, geometry, pairs.names, height=460)
+            if view == "similarity":  # τ-free: built once per batch
+                fig = cache.memo("side-similarity", key[0], key[1:], lambda: similarity_figure(
+                    run_batch, "similarity", run_tau, geometry, pairs.names, height=460))
             else:
-                fig = softmax_figure(run_batch, "rows", pairs.names, height=460)
+                fig = softmax_figure_at_tau(run_batch, "rows", pairs.names, key, height=460)
             st.plotly_chart(fig, width="stretch", key=f"side_{label}_{view}")
 
 

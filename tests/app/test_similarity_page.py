@@ -121,6 +121,19 @@ def test_tau_slider_and_ordering_and_column_softmax(runs):
     p = decode(figure(at, "matrix_right")["data"][0]["z"])
     np.testing.assert_allclose(p, lb.col_softmax(lb.logits(sim, 0.5)), atol=2e-5)
     np.testing.assert_allclose(p.sum(axis=0), 1.0, atol=1e-4)
+    logits_before = at.dataframe[0].value[["positive logit", "negative logit", "margin"]].to_numpy()
+
+    # A τ change swaps new values into the memoised figure and table: they must be τ's own.
+    at.slider(key="sim.tau").set_value(0.2).run()
+    assert not at.exception and not at.error
+    right = figure(at, "matrix_right")
+    np.testing.assert_allclose(decode(right["data"][0]["z"]), lb.col_softmax(lb.logits(sim, 0.2)), atol=2e-5)
+    bars = next(t for t in right["data"] if t["type"] == "bar")
+    np.testing.assert_allclose(decode(bars["y"]), lb.col_losses(lb.logits(sim, 0.2)), rtol=1e-3, atol=1e-4)
+    logits_after = at.dataframe[0].value[["positive logit", "negative logit", "margin"]].to_numpy()
+    np.testing.assert_allclose(logits_after, logits_before * 0.5 / 0.2, rtol=1e-9)  # same rows, logits ÷ τ
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["batch loss (symmetric)"]) == pytest.approx(lb.batch_loss(lb.logits(sim, 0.2)), abs=2e-4)
 
 
 @pytest.mark.slow
