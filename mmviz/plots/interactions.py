@@ -47,14 +47,16 @@ def rus_bars(measured: Mapping[str, Mapping[str, float | None]],
             text=["" if y is None else f"{y:.0f}" for y in ys], textposition="outside", cliponaxis=False))
     for i, k in enumerate(INTERACTIONS):
         chance = CHANCE_PERCENT[k]
-        fig.add_shape(type="line", x0=i - 0.45, x1=i + 0.45, y0=chance, y1=chance, xref="x", yref="y",
+        fig.add_shape(type="line", x0=i - 0.42, x1=i + 0.42, y0=chance, y1=chance, xref="x", yref="y",
                       line=dict(color=style.BOUNDARY, dash="dash", width=2))
-        fig.add_annotation(x=i - 0.45, y=chance, text=f"chance {chance:.0f}%", showarrow=False,
-                           xanchor="right", yanchor="middle", font=dict(size=11, color=style.BOUNDARY))
+        # In the gap after the group, on two lines: one line ran into the next group's bars.
+        fig.add_annotation(x=i + 0.5, y=chance, text=f"chance<br>{chance:.0f}%", showarrow=False,
+                           xanchor="center", yanchor="middle", font=dict(size=11, color=style.BOUNDARY))
     fig.update_layout(**style.base_layout(
         barmode="group", height=height, bargap=0.18, bargroupgap=0.04,
         title=dict(text="Linear-probe accuracy: measured here vs the CoMM paper", x=0.01),
         xaxis=dict(title="interaction (probe)", tickvals=list(INTERACTIONS),
+                   range=[-0.5, len(INTERACTIONS) - 0.38],  # room for the last chance label
                    ticktext=[TITLES[k] for k in INTERACTIONS]),
         yaxis=dict(title="balanced accuracy (%)", range=[0, 112], gridcolor=style.GRID),
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="center", x=0.5),
