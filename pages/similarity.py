@@ -108,6 +108,8 @@ order = c3.selectbox("order rows and columns by", orders, key=P + "order",
                      format_func=lambda o: ORDER_NAMES.get(o, o),
                      help="Reordering rows and columns together keeps positives on the diagonal and reveals blocks "
                           "of pairs that share an attribute.")
+if batch_size > len(pairs):
+    st.caption(f"There are only {len(pairs)} held-out pairs: the batch is all of them (B = {len(pairs)}).")
 
 
 def temperature_controls() -> float:

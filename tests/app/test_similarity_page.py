@@ -192,3 +192,10 @@ def test_an_unpaired_upload_is_a_clear_error(tmp_path):
     at.run()
     assert not at.exception
     assert any("two modalities" in e.value for e in at.error)
+
+
+def test_a_batch_larger_than_the_split_says_it_takes_every_pair(runs):
+    at = _page(run=runs["clip"], B=64)
+    assert not at.exception and not at.error
+    assert any("only 48 held-out pairs" in c.value and "B = 48" in c.value for c in at.caption)
+    assert decode(figure(at, "matrix_left")["data"][0]["z"]).shape == (48, 48)
