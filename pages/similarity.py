@@ -128,33 +128,33 @@ def batch_panel() -> None:
     """Everything τ changes: the matrices, the hardest negatives and the side-by-side runs."""
     tau = temperature_controls()
     batch = views.make_batch(key, pairs, batch_size, seed, order, tau)
+    batch_key = (key, batch_size, seed, order)  # what the τ-free figures and tables are memoised by
     metrics, (left, right) = st.container(), st.columns(2)
     # The softmax first: the browser redraws it (the slow part at B = 1024) while the server
     # goes on with the metrics above it and the τ-free similarity beside it.
     with right:
         right_view = st.segmented_control("right", list(views.RIGHT_VIEWS), format_func=views.RIGHT_VIEWS.get,
                                           key=P + "right", label_visibility="collapsed") or "rows"
-        st.plotly_chart(views.softmax_figure_at_tau(batch, right_view, pairs.names, (key, batch_size, seed, order)),
+        st.plotly_chart(views.softmax_figure_at_tau(batch, right_view, pairs.names, batch_key),
                         width="stretch", key="matrix_right")
     with left:
         left_view = st.segmented_control("left", list(views.LEFT_VIEWS), format_func=views.LEFT_VIEWS.get,
                                          key=P + "left", label_visibility="collapsed") or "similarity"
         # The raw similarity does not depend on τ: built once per batch, so a τ drag only redraws the right.
-        left_params = (batch_size, seed, order, left_view) + ((tau,) if left_view == "logits" else ())
+        left_params = (*batch_key[1:], left_view) + ((tau,) if left_view == "logits" else ())
         st.plotly_chart(cache.memo("left", key, left_params, lambda: views.similarity_figure(
             batch, left_view, tau, pairs.geometry, pairs.names)), width="stretch", key="matrix_left")
     with metrics:
         views.batch_metrics(batch, pairs.names)
     st.subheader("Hardest negatives")
-    hardest = cache.memo("hardest", key, (batch_size, seed, order),
-                         lambda: views.hardest_negatives_frame(pairs, batch, config))
+    hardest = cache.memo("hardest", key, batch_key[1:], lambda: views.hardest_negatives_frame(pairs, batch, config))
     views.hardest_negatives_table(hardest, tau)
     if source == "run" and len(run_ids) > 1:
-        side_by_side_section(batch, tau, bool(st.session_state.get(P + "learned")))
+        side_by_side_section(batch, batch_key, tau, bool(st.session_state.get(P + "learned")))
     write_to_url(URL, P)
 
 
-def side_by_side_section(batch: views.Batch, tau: float, learned: bool) -> None:
+def side_by_side_section(batch: views.Batch, batch_key: tuple, tau: float, learned: bool) -> None:
     """Section 2: the same batch in another run, each run at its own geometry and τ."""
     st.header("2 · Two runs, the same batch", divider="gray")
     others = [""] + [r for r in run_ids if r != run_id]
@@ -177,8 +177,7 @@ def side_by_side_section(batch: views.Batch, tau: float, learned: bool) -> None:
                                 format_func={"rows": "row softmax + loss", "similarity": "raw similarity"}.get
                                 ) or "rows"
     views.side_by_side(pairs, cache.run_key(store, other_id), other, batch, tau, float(other_tau or tau),
-                       (labels[run_id].split(" · ")[0], labels[other_id].split(" · ")[0]), view,
-                       (key, batch_size, seed, order))
+                       (labels[run_id].split(" · ")[0], labels[other_id].split(" · ")[0]), view, batch_key)
 
 
 # With a learned τ the whole-split sections below ignore the slider, so the panel is a fragment:

@@ -246,9 +246,9 @@ def side_by_side(pairs: Pairs, other_key: str, other: Pairs, batch: Batch, tau: 
     sim2 = cache.batch_similarity(other_key, other, tuple(int(i) for i in where))
     batch2 = Batch(where, sim2, lb.logits(sim2, other_tau), batch.rows, batch.cols)
     cols = st.columns(2)
-    keys = (batch_key, (other_key, *batch_key))
     for col, (run_batch, run_tau, label, geometry, key) in zip(cols, (
-            (batch, tau, labels[0], pairs.geometry, keys[0]), (batch2, other_tau, labels[1], other.geometry, keys[1]))):
+            (batch, tau, labels[0], pairs.geometry, batch_key),
+            (batch2, other_tau, labels[1], other.geometry, (other_key, *batch_key)))):
         with col:
             st.markdown(f"**{label}** · {geometry} · τ = {run_tau:.3g} · batch loss "
                         f"**{run_batch.loss:.4f}**")
