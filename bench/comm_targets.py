@@ -12,7 +12,7 @@ R/U/S are printed too. Probes: :mod:`mmviz.metrics.probes` on the unbiased test 
 
 First the step cost of each method (ms per step at ``--batch``, measured back to back in
 alternating rounds, so the CoMM/Cross ratio is fair even if the load changes). A run's step
-count is its budget times the steps/s measured on a few calibration steps (so the
+count is 0.9 × its budget times the steps/s measured on 32 calibration steps (so the
 learning-rate schedule completes); evaluation and probes run ``--evals`` times on top.
 The runs go into the run store (``--home``, default ``$MMVIZ_HOME`` or ./runs), where the
 Interactions page finds them. With ``--jobs N`` N runs train at once in worker processes
@@ -40,6 +40,9 @@ from mmviz.runs.loop import train_run  # noqa: E402
 from mmviz.runs.store import RunStore  # noqa: E402
 from mmviz.runs.train_config import resolve_config  # noqa: E402
 
+CALIBRATION_MARGIN = 0.9
+"""Steps planned = this × calibrated rate × budget: a few calibration steps have over-estimated
+the rate of a whole run by up to ~20% here (two runs sharing the cores), which overran 15 minutes."""
 TARGETS = "comm R ≥ 95, U ≥ 75, S ≥ 65; cross U within 10 of chance (10), S within 5 of 50; cross-self U high, S ~50"
 
 
@@ -92,8 +95,8 @@ def train_one(model: str, biased: bool, extra: dict, minutes: float, batch: int,
     """Calibrate ``model``'s step rate, train it for ``minutes`` on biased or unbiased pairs into
     the store at ``home``; returns the run's summary (final probes in %, steps, rates, wall time)."""
     store = RunStore(home)
-    rate = step_rate(model, batch, threads, steps=16, **extra)
-    steps = max(20, int(rate * minutes * 60))
+    rate = step_rate(model, batch, threads, steps=32, **extra)
+    steps = max(20, int(CALIBRATION_MARGIN * rate * minutes * 60))
     cfg = study_run(model, biased, steps, minutes=minutes, batch_size=batch, evals=evals, eval_size=eval_size,
                     threads=threads, **extra)
     label = cfg["name"].split(" · ")[0]  # "CoMM", "CoMM (two-view term only)", …

@@ -35,7 +35,7 @@ class ContrastiveModel(nn.Module, ABC):
         self.inputs = inputs
         self.config = config
         sizes = EncoderSizes(parse_widths(config.cnn_widths), config.mlp_hidden, config.mlp_depth,
-                             config.text_width, config.text_layers)
+                             config.text_width, config.text_layers, config.cnn_norm)
         self.encoders = nn.ModuleList(build_encoder(spec, sizes, config.dim) for spec in inputs)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.init_temperature)),
                                         requires_grad=config.learn_temperature)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from mmviz.data.base import ParamSpec, ParamType
+from mmviz.models.encoders import CNN_NORMS
 
 
 def param(default: Any, type: ParamType, help: str, *, min: float | None = None,
@@ -46,6 +47,9 @@ class ContrastiveConfig:
     dim: int = param(64, "int", "Embedding dimension (tangent space for hyperbolic models).", min=2, max=1024)
     cnn_widths: str = param("16,32,64,64", "str",
                             "Channels of each conv block of the image encoder, comma-separated.")
+    cnn_norm: str = param("group", "str", "Normalisation of the image encoder's conv blocks: group "
+                          "(each image on its own) or batch (trains faster, uses batch statistics).",
+                          choices=CNN_NORMS, advanced=True)
     text_layers: int = param(0, "int", "Transformer layers of the text encoder (0 = bag of words + MLP).",
                              min=0, max=6)
     text_width: int = param(64, "int", "Token embedding width of the text encoder.", min=8, max=1024,

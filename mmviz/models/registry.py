@@ -39,6 +39,9 @@ class ModelInfo:
     train_defaults: tuple[tuple[str, Any], ...] = ()
     """Training settings (``steps``, ``lr``...) that replace the global defaults for this model
     when a config leaves them out (tree embeddings want lr 0.1, not CLIP's 3e-3)."""
+    legacy_params: tuple[tuple[str, Any], ...] = ()
+    """Parameters added after runs were stored, with the value those runs had: a *stored* config
+    that leaves one out gets this value, not today's default (its checkpoint was built so)."""
 
     def trainer_class(self) -> type | None:
         """The custom trainer class, or None for the standard loop."""
@@ -145,6 +148,14 @@ def resolve_model_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     except ValueError as err:
         raise MmvizError(f"model {name!r}: {err}") from None
     return out
+
+
+def with_legacy_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A stored run's model parameters with :attr:`ModelInfo.legacy_params` filled in where the
+    run predates them (a copy; unknown models are returned as they are)."""
+    load_plugins()
+    info = _REGISTRY.get(name)
+    return {**dict(info.legacy_params if info else ()), **params}
 
 
 def model_inputs(data: PairedDataset) -> tuple[ModalitySpec, ModalitySpec]:

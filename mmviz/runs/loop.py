@@ -34,7 +34,7 @@ from mmviz.runs.devices import pick_device
 from mmviz.runs.distributed import DistInfo
 from mmviz.runs.embeddings import EMBEDDINGS_FILE
 from mmviz.runs.store import RunStore
-from mmviz.runs.train_config import TrainParams, resolve_config, train_params
+from mmviz.runs.train_config import TrainParams, resolve_config, resolve_stored_config, train_params
 
 Progress = Callable[[int, int, dict[str, float]], None]
 """Called as ``progress(step, total_steps, latest_values)`` at every log and eval step."""
@@ -164,6 +164,10 @@ class Trainer:
         self.forward_model: nn.Module = self.model
         if self.info.enabled:
             self.model.gather = distributed.gather_with_grad
+            if self.device.type == "cuda":
+                # BatchNorm (the CoMM models' CNNs) over the global batch, as on one process;
+                # SyncBatchNorm needs CUDA, so on CPU ranks each normalises its own share
+                self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         use_amp = self.params.amp and self.device.type == "cuda"
@@ -324,7 +328,7 @@ def train_run(store: RunStore, run_id: str, *, progress: Progress | None = None)
     restore = _install_stop_handlers(stop.set)
     threads_before = torch.get_num_threads()
     try:
-        config = resolve_config(store.get_run(run_id)["config"])
+        config = resolve_stored_config(store.get_run(run_id)["config"])
         device = pick_device(config["device"])
         if info.enabled and device.type == "cuda":
             device = torch.device("cuda", info.local_rank)
@@ -395,7 +399,7 @@ def load_run_model(store: RunStore, run_id: str, device: torch.device | str = "c
 
     Returns ``(model, config)``; MmvizError if the run has no checkpoint yet.
     """
-    config = resolve_config(store.get_run(run_id)["config"])
+    config = resolve_stored_config(store.get_run(run_id)["config"])
     if load_checkpoint(store.run_dir(run_id), device=device, weights_only=True) is None:
         raise MmvizError(f"run '{run_id}' has no checkpoint yet")
     return model_from_checkpoint(config, store.run_dir(run_id), device), config

@@ -103,6 +103,17 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def resolve_stored_config(config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_config` of a config read from the run store: parameters the run predates
+    get the value it was trained with (the model's ``legacy_params``), not today's default."""
+    from mmviz.models.registry import with_legacy_params
+
+    if not config.get("model"):
+        return resolve_config(config)
+    params = with_legacy_params(config["model"], dict(config.get("model_params") or {}))
+    return resolve_config({**config, "model_params": params})
+
+
 def apply_overrides(config: dict[str, Any], assignments: Iterable[str]) -> dict[str, Any]:
     """Apply ``--set`` assignments to a config (a new dict is returned).
 

@@ -161,6 +161,27 @@ def test_models_train_a_step_and_embed_on_the_sphere(pairs, name):
     assert feats.shape[0] == 8 and np.isfinite(feats).all()
 
 
+def test_runs_stored_before_cnn_norm_load_with_group_norm(pairs, tmp_path):
+    """The pairs models default to BatchNorm now; a run stored before ``cnn_norm`` existed was
+    trained with GroupNorm and must still load (and train again) as it was."""
+    from mmviz.runs.train_config import resolve_config, resolve_stored_config
+
+    new = resolve_config({"dataset": "trifeature-pairs", "model": "comm"})
+    assert new["model_params"]["cnn_norm"] == "batch"
+    old = {**new, "model_params": {k: v for k, v in new["model_params"].items() if k != "cnn_norm"}}
+    assert resolve_stored_config(old)["model_params"]["cnn_norm"] == "group"
+    assert resolve_stored_config(new)["model_params"]["cnn_norm"] == "batch"
+    clip = resolve_config({"dataset": "trifeature-pairs", "model": "clip"})
+    assert clip["model_params"]["cnn_norm"] == "group"  # other models keep GroupNorm
+    torch.manual_seed(0)
+    small = {"dim": 16, "cnn_widths": "8,16", "fusion_width": 16}
+    legacy_state = build_model("comm", pairs, cnn_norm="group", **small).state_dict()
+    stored = resolve_stored_config({**old, "model_params": small})
+    build_model("comm", pairs, **stored["model_params"]).load_state_dict(legacy_state)  # strict
+    with pytest.raises(RuntimeError, match="running_mean"):
+        build_model("comm", pairs, **small).load_state_dict(legacy_state)
+
+
 def test_models_only_for_trifeature_pairs():
     assert {"comm", "cross", "cross-self"} <= {m.name for m in models_for("trifeature-pairs")}
     assert "comm" not in {m.name for m in models_for("trifeature-captions")}

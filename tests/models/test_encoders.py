@@ -49,6 +49,26 @@ def test_conv_encoder_scales_uint8_to_unit_range():
     torch.testing.assert_close(enc(x), enc(x.float() / 255.0))
 
 
+def test_conv_encoder_norms():
+    group = ConvEncoder(3, 16, (4, 8))
+    batch = ConvEncoder(3, 16, (4, 8), norm="batch")
+    assert sum(isinstance(m, torch.nn.GroupNorm) for m in group.modules()) == 2
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in batch.modules()) == 2
+    assert not any(isinstance(m, torch.nn.GroupNorm) for m in batch.modules())
+    x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    # GroupNorm: an image's features do not depend on the rest of the batch; BatchNorm in
+    # training: they do; in eval (running statistics) they do not
+    torch.testing.assert_close(group(x)[:2], group(x[:2]))
+    assert not torch.allclose(batch(x)[:2], batch(x[:2]))
+    batch.eval()
+    torch.testing.assert_close(batch(x)[:2], batch(x[:2]))
+    sized = build_encoder(describe_modality("image", np.zeros((1, 3, 16, 16), np.uint8)),
+                          EncoderSizes(cnn_widths=(4,), cnn_norm="batch"), 5)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in sized.modules())
+    with pytest.raises(ValueError, match="norm must be one of group, batch"):
+        ConvEncoder(3, 16, (4,), norm="layer")
+
+
 @pytest.mark.parametrize(("depth", "width"), [(0, 7), (2, 16)])
 def test_mlp_encoder_shape(depth, width):
     enc = MLPEncoder(7, 16, depth)
