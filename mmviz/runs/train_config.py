@@ -103,15 +103,19 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def resolve_stored_config(config: dict[str, Any]) -> dict[str, Any]:
-    """:func:`resolve_config` of a config read from the run store: parameters the run predates
-    get the value it was trained with (the model's ``legacy_params``), not today's default."""
+def with_stored_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """A config read from the run store with the parameters the run predates set to the value it
+    was trained with (the model's ``legacy_params``), not today's default (a copy)."""
     from mmviz.models.registry import with_legacy_params
 
     if not config.get("model"):
-        return resolve_config(config)
-    params = with_legacy_params(config["model"], dict(config.get("model_params") or {}))
-    return resolve_config({**config, "model_params": params})
+        return dict(config)
+    return {**config, "model_params": with_legacy_params(config["model"], dict(config.get("model_params") or {}))}
+
+
+def resolve_stored_config(config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_config` of a config read from the run store (see :func:`with_stored_defaults`)."""
+    return resolve_config(with_stored_defaults(config))
 
 
 def apply_overrides(config: dict[str, Any], assignments: Iterable[str]) -> dict[str, Any]:

@@ -15,10 +15,10 @@ import streamlit as st
 
 from mmviz.curves import format_duration
 from mmviz.errors import MmvizError
-from mmviz.models.registry import with_legacy_params
 from mmviz.paths import mmviz_home
 from mmviz.runs import runner
 from mmviz.runs.store import ACTIVE_STATUSES, RunStore
+from mmviz.runs.train_config import with_stored_defaults
 from mmviz.ui.train_feed import MetricsFeed
 
 SELECTED_KEY = "train.runs"
@@ -211,9 +211,8 @@ def _confirm_delete(store: RunStore, runs: Sequence[dict[str, Any]]) -> None:
 
 def _train_again(store: RunStore, run: dict[str, Any]) -> str:
     """Launch a new run with ``run``'s config (its name marked as a copy); returns its id."""
-    config = {k: v for k, v in run["config"].items() if k != "resume"}
-    if config.get("model"):  # a run from before a parameter existed trains again as it was
-        config["model_params"] = with_legacy_params(config["model"], dict(config.get("model_params") or {}))
+    # a run from before a parameter existed trains again as it was
+    config = {k: v for k, v in with_stored_defaults(run["config"]).items() if k != "resume"}
     config["name"] = f"{run.get('name') or run['model']} (copy)"
     return runner.launch(config, store=store)
 
