@@ -12,8 +12,9 @@ R/U/S are printed too. Probes: :mod:`mmviz.metrics.probes` on the unbiased test 
 
 First the step cost of each method (ms per step at ``--batch``, measured back to back in
 alternating rounds, so the CoMM/Cross ratio is fair even if the load changes). A run's step
-count is 0.9 × its budget times the steps/s measured on 32 calibration steps (so the
-learning-rate schedule completes); evaluation and probes run ``--evals`` times on top.
+count is 0.85 × the steps/s measured on 32 calibration steps × what the budget leaves after
+``--evals`` + 1 evaluations (so the learning-rate schedule completes and the whole run, probes
+included, fits in the budget).
 The runs go into the run store (``--home``, default ``$MMVIZ_HOME`` or ./runs), where the
 Interactions page finds them. With ``--jobs N`` N runs train at once in worker processes
 (``--threads`` each): on a 2-core machine ``--jobs 2 --threads 1`` fits the seven 15-minute
@@ -40,27 +41,39 @@ from mmviz.runs.loop import train_run  # noqa: E402
 from mmviz.runs.store import RunStore  # noqa: E402
 from mmviz.runs.train_config import resolve_config  # noqa: E402
 
-CALIBRATION_MARGIN = 0.9
-"""Steps planned = this × calibrated rate × budget: a few calibration steps have over-estimated
-the rate of a whole run by up to ~20% here (two runs sharing the cores), which overran 15 minutes."""
+CALIBRATION_MARGIN = 0.85
+"""Steps planned = this × calibrated rate × (budget − evaluations): a few calibration steps have
+over-estimated the rate of a whole run by up to 15% here (two runs sharing the cores: CoMM
+calibrated at 2.33 steps/s trained at 2.03), which overran 15 minutes."""
+EVAL_SECONDS = 10.0
+"""Wall time reserved per evaluation (retrieval on ``--eval-size`` pairs, the probes' features
+of 8,192 test pairs and five-fold probes, one thread): evaluations count in the budget."""
 TARGETS = "comm R ≥ 95, U ≥ 75, S ≥ 65; cross U within 10 of chance (10), S within 5 of 50; cross-self U high, S ~50"
 
 
 def step_rate(model_name: str, batch: int, threads: int, steps: int = 6, **model_params) -> float:
-    """Optimiser steps per second of ``model_name`` at ``batch`` pairs (after 2 warm-up steps)."""
-    from mmviz.data.registry import load
+    """Optimiser steps per second of ``model_name`` at ``batch`` pairs (after 2 warm-up steps),
+    drawing each step's views as the training loop does (fresh renders, when the model asks)."""
+    from mmviz.data.registry import load, view_renderer
     from mmviz.models.registry import build_model, model_inputs
 
     torch.set_num_threads(threads)
     data = load("trifeature-pairs", "train", n_train=max(batch, 256), n_test=64)
     tensors = data.torch_dataset().tensors
-    a, b = tensors["image1"][:batch], tensors["image2"][:batch]
     torch.manual_seed(0)
     model = build_model(model_name, model_inputs(data), **model_params)
+    views, render = model.rendered_views, view_renderer("trifeature-pairs")
+    rng = np.random.default_rng(0)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     for i in range(steps + 2):
         if i == 2:
             start = time.perf_counter()
+        idx = rng.permutation(len(data))[:batch]
+        if views:
+            fresh = render(data, idx, views, rng)
+            a, b = torch.from_numpy(fresh["image1"]), torch.from_numpy(fresh["image2"])
+        else:
+            a, b = tensors["image1"][idx], tensors["image2"][idx]
         loss = model(a, b)["loss"]
         opt.zero_grad()
         loss.backward()
@@ -91,12 +104,13 @@ def mean_rate(store: RunStore, run_id: str) -> float:
 
 
 def train_one(model: str, biased: bool, extra: dict, minutes: float, batch: int, threads: int, evals: int,
-              eval_size: int, device: str, home: str) -> dict:
+              eval_size: int, device: str, home: str, margin: float = CALIBRATION_MARGIN) -> dict:
     """Calibrate ``model``'s step rate, train it for ``minutes`` on biased or unbiased pairs into
     the store at ``home``; returns the run's summary (final probes in %, steps, rates, wall time)."""
     store = RunStore(home)
     rate = step_rate(model, batch, threads, steps=32, **extra)
-    steps = max(20, int(CALIBRATION_MARGIN * rate * minutes * 60))
+    train_seconds = max(60.0, minutes * 60 - (evals + 1) * EVAL_SECONDS)
+    steps = max(20, int(margin * rate * train_seconds))
     cfg = study_run(model, biased, steps, minutes=minutes, batch_size=batch, evals=evals, eval_size=eval_size,
                     threads=threads, **extra)
     label = cfg["name"].split(" · ")[0]  # "CoMM", "CoMM (two-view term only)", …
@@ -129,6 +143,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--evals", type=int, default=8, help="evaluations (with probes) per run")
     ap.add_argument("--eval-size", type=int, default=2048)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--margin", type=float, default=CALIBRATION_MARGIN,
+                    help="fraction of the calibrated steps/s to plan on (lower: safer inside the budget)")
     ap.add_argument("--home", default=None, help="run store folder (default $MMVIZ_HOME or ./runs)")
     args = ap.parse_args(argv)
 
@@ -144,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.ablation:
         jobs.append(("comm", True, {"modality_terms": False}))
     work = [(model, biased, extra, args.minutes, args.batch, threads, args.evals, args.eval_size, args.device,
-             str(store.home)) for model, biased, extra in jobs]
+             str(store.home), args.margin) for model, biased, extra in jobs]
     runs = []
     if args.jobs <= 1:
         for job in work:
@@ -169,7 +185,8 @@ def main(argv: list[str] | None = None) -> dict:
             }
     ratio = costs["comm"] / costs["cross"] if {"cross", "comm"} <= set(costs) else None
     out = {
-        "bench": "comm_targets", "minutes_per_run": args.minutes, "threads": threads, "batch": args.batch,
+        "bench": "comm_targets", "minutes_per_run": args.minutes, "calibration_margin": args.margin,
+        "threads": threads, "batch": args.batch,
         "summary_RUS_percent": summary, "paper_RUS_percent": {
             "Cross": [100, 11.6, 50.0], "Cross+Self": [99.7, 86.9, 50.0], "FactorCL": [99.8, 62.5, 46.5],
             "CoMM": [99.9, 87.8, 71.9]},

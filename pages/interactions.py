@@ -117,7 +117,8 @@ if chosen:
     # --- 4. ablation ----------------------------------------------------------------------------
     st.header("4 · Ablation: do the per-modality terms matter?", divider="gray")
     st.markdown(
-        "CoMM's loss is L(Z′, Z″) between two augmentations of the fused embedding **plus**, for each "
+        "CoMM's loss is L(Z′, Z″) between the fused embeddings of two views of each pair (new renders "
+        "of its two images in random poses, rotated, flipped and shifted) **plus**, for each "
         "modality, ½(L(Z_i′, Z″) + L(Z_i″, Z′)) with the other modality masked. The paper's ablation: "
         "with the two-view term alone synergy appears later. Compare S over steps (biased runs)."
     )

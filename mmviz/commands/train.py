@@ -17,12 +17,13 @@ import json
 import sys
 from typing import Any
 
-HELP = "train a contrastive model (CLIP, MERU) on a paired dataset and log it as a run"
+HELP = "train a contrastive model (CLIP, MERU, CoMM, …) on a paired dataset and log it as a run"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="a paired dataset, e.g. trifeature-captions, gaussian, digits")
-    parser.add_argument("--model", help="clip, meru or meru-poincare")
+    parser.add_argument("--model", help="a model that trains on the dataset, e.g. clip, meru, meru-poincare; "
+                        "comm, cross, cross-self (trifeature-pairs); an unknown name lists them all")
     parser.add_argument("--steps", type=int, help="optimiser steps")
     parser.add_argument("--batch-size", type=int, help="pairs per step (global batch)")
     parser.add_argument("--lr", type=float, help="peak learning rate")

@@ -234,7 +234,7 @@ def save_embeddings(path: str | Path, es: EmbeddingSet) -> Path:
         else:
             arrays[f"{META_PREFIX}{column}"] = np.array([str(v) for v in values], dtype=str)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **arrays)
+    np.savez_compressed(path, **arrays)  # metadata strings and ids shrink ~5×: shipped runs stay small
     return path
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from mmviz.data.base import DatasetInfo, Hierarchy, Loader, PairedDataset
 from mmviz.errors import MmvizError
 
 _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
+
+ViewRenderer = Callable[[PairedDataset, np.ndarray, int, np.random.Generator], dict[str, np.ndarray]]
+"""``(data, index (B,), views V, rng) → {modality: (B, V, ...) array}``: V new samples of each
+indexed pair's items with the same labels (e.g. fresh renders of the same attributes)."""
+_VIEW_RENDERERS: dict[str, ViewRenderer] = {}
 
 
 def register(info: DatasetInfo):
@@ -20,6 +27,21 @@ def register(info: DatasetInfo):
         return fn
 
     return wrap
+
+
+def register_view_renderer(name: str):
+    """Decorator: ``@register_view_renderer("dataset")`` over a :data:`ViewRenderer`."""
+
+    def wrap(fn: ViewRenderer) -> ViewRenderer:
+        _VIEW_RENDERERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def view_renderer(name: str) -> ViewRenderer | None:
+    """The dataset's renderer of fresh training views, or None if it has none."""
+    return _VIEW_RENDERERS.get(name)
 
 
 def list_datasets(kind: str | None = None) -> list[DatasetInfo]:

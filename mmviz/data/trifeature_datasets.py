@@ -35,7 +35,7 @@ from mmviz.data.base import DatasetInfo, PairedDataset, ParamSpec
 from mmviz.data.captions import (
     MAX_TOKENS, NAMED_SETS, VOCAB, caption_ids, caption_table, encode,
 )
-from mmviz.data.registry import register
+from mmviz.data.registry import register, register_view_renderer
 from mmviz.data.trifeature import COLORS, SHAPES, TEXTURES, render, sample_poses
 from mmviz.errors import MmvizError
 
@@ -203,6 +203,27 @@ def load_trifeature_pairs(split: str, n_train: int, n_test: int, size: int, seed
     }
     return PairedDataset("trifeature-pairs", split, params, {"image1": image1, "image2": image2},
                          meta, extras)
+
+
+@register_view_renderer("trifeature-pairs")
+def render_pair_views(data: PairedDataset, index: np.ndarray, views: int,
+                      rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``views`` fresh renders of each indexed pair's two images: same shape, textures and
+    colours, new random poses (rotation, size, position, texture phase, noise).
+
+    Returns ``{"image1": (B, V, 3, S, S), "image2": (B, V, 3, S, S)}`` uint8. Every label a probe
+    asks for is kept exactly; what two renders of an image do not share is its pose, so a
+    contrastive model cannot tell pairs apart by pose (two augmentations of *one* render keep its
+    size and texture phase). Costs ~32 ms per 512 images at 32 px on one core.
+    """
+    meta = data.metadata.iloc[np.asarray(index)]
+    size = int(data.params["size"])
+    out = {}
+    for side in ("1", "2"):
+        ids = [np.repeat(meta[f"{attr}{side}_id"].to_numpy(), views) for attr in ("shape", "texture", "color")]
+        images = render(*ids, size=size, rng=rng)
+        out[f"image{side}"] = images.reshape(len(meta), views, *images.shape[1:])
+    return out
 
 
 # ----------------------------------------------------------------------------- captions

@@ -1,8 +1,14 @@
 """Linear probes for redundancy, uniqueness and synergy (R/U/S) on Trifeature pairs (CoMM).
 
 A probe is a scikit-learn logistic regression on standardised frozen features, scored by
-balanced accuracy with 2-fold stratified cross-fitting (fit on one half, score the other,
+balanced accuracy with 5-fold stratified cross-fitting (fit on four fifths, score the rest,
 average), so every test pair is scored once and chance is 1/classes whatever the class sizes.
+
+The probe's own sample size caps what it reads (``bench/probe_size.py``): on the stored unbiased
+CoMM run, U (texture 1 on the S = 0 pairs) was 47.9% fitted on 516 pairs (2,048 test pairs,
+2 folds), 50.8% on 1,620 (4,096 pairs, 5 folds) and 53.4% on 3,276 (8,192 pairs, 5 folds),
+while R stayed at 96–97%. So the models' probes read up to ``probe_pairs`` pairs of the test
+split, not only the evaluation subset, with :data:`FOLDS` folds.
 
 Probe hygiene (leaks measured while building this; each has a control in the tests):
 
@@ -27,6 +33,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+FOLDS = 5
+"""Cross-fitting folds of every probe (bench/probe_size.py measures what more folds buy)."""
+
 CHANCE = {"R": 0.1, "U": 0.1, "S": 0.5}
 """Chance level of each probe (balanced accuracy): 10 shapes, 10 textures, 2 outcomes."""
 
@@ -42,7 +51,7 @@ ATTRIBUTE_COLUMNS = ("shape1_id", "texture1_id", "color1_id", "texture2_id", "co
 """The five independent attributes of a pair (image 2 shares image 1's shape)."""
 
 
-def linear_probe(x: np.ndarray, y: np.ndarray, folds: int = 2, seed: int = 0, c: float = 1.0,
+def linear_probe(x: np.ndarray, y: np.ndarray, folds: int = FOLDS, seed: int = 0, c: float = 1.0,
                  max_iter: int = 300) -> float:
     """Balanced accuracy of a logistic-regression probe, cross-fitted over ``folds`` folds.
 

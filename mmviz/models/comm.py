@@ -15,6 +15,12 @@ exported embeddings; CoMM's per-modality embedding is its masked view) and expos
 :meth:`probe_features`, the frozen representation the R/U/S probes read: both encoders'
 pooled features concatenated for the baselines (as CoMM's code does for CLIP), the fused
 [CLS] output for CoMM. The probes run in :meth:`extra_eval` at every evaluation.
+Training views (``views``): by default the loop hands each model fresh renders of every pair's
+images (same shape, textures and colours, new random poses: the data layer draws them each
+step), and :func:`~mmviz.models.comm_views.augment` rotates, flips and shifts them. Two
+augmentations of *one* stored render keep its size and texture phase, which tell pairs apart as
+well as texture does, so texture was never needed: measured on unbiased CoMM (README, *CoMM*),
+U stalled near 45 with augmented stored images and passed 63 after 700 steps with renders.
 Temperature is fixed at 0.1 (CoMM's). The image CNNs use BatchNorm (``cnn_norm``; the other
 models' CNNs use GroupNorm): measured on this CPU, CoMM with GroupNorm was still near R 40 /
 U 30 after 1,100 steps, with BatchNorm at R 67 / U 43 after 368 (README, *CoMM*). A
@@ -43,8 +49,10 @@ from mmviz.models.encoders import CNN_NORMS, ConvEncoder, ModalitySpec
 from mmviz.models.registry import ModelInfo, register_model
 
 DATASETS = ("trifeature-pairs",)
-LEGACY_PARAMS = (("cnn_norm", "group"),)
-"""Runs stored before ``cnn_norm`` existed were trained with GroupNorm (today's default is batch)."""
+LEGACY_PARAMS = (("cnn_norm", "group"), ("views", "augment"))
+"""Runs stored before ``cnn_norm`` existed were trained with GroupNorm (today's default is batch),
+and before ``views`` existed on augmentations of the stored images (today's default renders)."""
+VIEW_SOURCES = ("render", "augment")
 PROBE_BATCH = 512  # pairs per forward pass when computing probe features (memory only)
 
 
@@ -54,6 +62,9 @@ PROBE_BATCH = 512  # pairs per forward pass when computing probe features (memor
 class CrossConfig(ContrastiveConfig):
     """CLIP-style cross-modal InfoNCE at a fixed temperature of 0.1."""
 
+    cnn_widths: str = param("16,32,64,128", "str",
+                            "Channels of each conv block of the image CNNs, comma-separated (128 last "
+                            "here: texture needs more channels than the other models' 64).")
     cnn_norm: str = param("batch", "str", "Normalisation of the image CNNs' conv blocks: batch (default "
                           "here: learns shape and texture several times faster at 32 px) or group.",
                           choices=CNN_NORMS, advanced=True)
@@ -65,7 +76,15 @@ class CrossConfig(ContrastiveConfig):
     gray_prob: float = param(0.0, "float", "Augmentation: fraction of views turned grey (CoMM's code: "
                              "0.2). Not label-preserving for colour; 0 = off.", min=0.0, max=1.0,
                              advanced=True)
+    views: str = param("render", "str", "Where an image's training views come from: render = new renders "
+                       "of its shape, texture and colour in a fresh random pose every step (the data "
+                       "layer draws them), augment = rotations, flips and shifts of the one stored image "
+                       "(both views keep its size and texture phase). The augmentations apply on top of "
+                       "renders too.", choices=VIEW_SOURCES, advanced=True)
     probes: bool = param(True, "bool", "Run the R/U/S linear probes at every evaluation.")
+    probe_pairs: int = param(8192, "int", "Test pairs the probes read (the first N of the unbiased test "
+                             "split, whatever the evaluation size): a probe fitted on more pairs reads "
+                             "more of what the embedding holds.", min=64, max=100_000, advanced=True)
 
 
 @dataclass(frozen=True)
@@ -82,7 +101,7 @@ class CrossSelfConfig(CrossConfig):
 class CommConfig(CrossConfig):
     """CoMM: per-modality CNNs → tokens → transformer fusion → projection head."""
 
-    fusion_width: int = param(64, "int", "Token width of the fusion transformer.", min=8, max=1024)
+    fusion_width: int = param(128, "int", "Token width of the fusion transformer.", min=8, max=1024)
     fusion_layers: int = param(2, "int", "Transformer blocks of the fusion.", min=1, max=6)
     fusion_heads: int = param(4, "int", "Attention heads of the fusion.", min=1, max=16, advanced=True)
     token_grid: int = param(2, "int", "Tokens per modality: the CNN feature map average-pooled to a "
@@ -118,8 +137,22 @@ class _PairsModel(Clip):
             raise ValueError("cross, cross-self and comm need two image modalities (trifeature-pairs)")
         super().__init__(inputs, config)
 
-    def views(self, x: Tensor) -> Tensor:
-        """A random label-preserving view of each image (training only; identity in eval)."""
+    VIEWS_PER_IMAGE = 1
+    """Views of each image a training step uses."""
+
+    @property
+    def rendered_views(self) -> int:
+        """Fresh renders per image the training loop should hand :meth:`forward` (0: none, the
+        model augments the stored image): a batch modality is then (B, V, C, H, W)."""
+        return self.VIEWS_PER_IMAGE if self.config.views == "render" else 0
+
+    def view(self, x: Tensor, k: int) -> Tensor:
+        """View ``k`` of each image, augmented (training only; identity in eval).
+
+        x: (B, C, H, W) stored images, or (B, V, C, H, W) fresh renders (view ``k`` mod V is
+        taken). Returns (B, C, H, W)."""
+        if x.dim() == 5:
+            x = x[:, k % x.shape[1]]
         return augment(x, self.config.max_shift, gray_prob=self.config.gray_prob) if self.training else x
 
     def probe_pairs(self, a: Tensor, b: Tensor) -> Tensor:
@@ -140,12 +173,14 @@ class _PairsModel(Clip):
 
     def extra_eval(self, ev: Any, za: Tensor, zb: Tensor, device: torch.device) -> dict[str, float]:
         """``probe_R``, ``probe_U1``, ``probe_U2``, ``probe_S`` (fractions) and ``probe_seconds``."""
-        meta = ev.data.metadata
-        if not self.config.probes or "synergy" not in meta:
+        data = ev.test if ev.test is not None else ev.data
+        if not self.config.probes or "synergy" not in data.metadata:
             return {}
         start = time.perf_counter()
-        feats = self.probe_features(ev.inputs[0], ev.inputs[1], device)
-        out = {f"probe_{k}": v for k, v in rus_probes(feats, meta).items()}
+        data = data.subset(np.arange(min(self.config.probe_pairs, len(data))))
+        a, b = (data.modalities[m] for m in data.pair)
+        feats = self.probe_features(torch.as_tensor(a), torch.as_tensor(b), device)
+        out = {f"probe_{k}": v for k, v in rus_probes(feats, data.metadata).items()}
         out["probe_seconds"] = time.perf_counter() - start
         return out
 
@@ -163,7 +198,7 @@ class Cross(_PairsModel):
         return torch.cat([self.trunk(a, 0), self.trunk(b, 1)], dim=1)
 
     def forward(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
-        return super().forward(self.views(a), self.views(b))
+        return super().forward(self.view(a, 0), self.view(b, 0))
 
 
 class CrossSelf(Cross):
@@ -174,6 +209,7 @@ class CrossSelf(Cross):
     """
 
     config: CrossSelfConfig
+    VIEWS_PER_IMAGE = 2
 
     def __init__(self, inputs: tuple[ModalitySpec, ModalitySpec], config: CrossSelfConfig) -> None:
         super().__init__(inputs, config)
@@ -182,7 +218,7 @@ class CrossSelf(Cross):
 
     def forward(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
         n = len(a)
-        h = [self.trunk(torch.cat([self.views(x), self.views(x)]), side) for side, x in enumerate((a, b))]
+        h = [self.trunk(torch.cat([self.view(x, 0), self.view(x, 1)]), side) for side, x in enumerate((a, b))]
         with torch.autocast(h[0].device.type, enabled=False):
             h = [t.float() for t in h]
             za, zb = (self.project(self.encoders[side][1](h[side][:n]), side) for side in range(2))
@@ -207,6 +243,7 @@ class Comm(_PairsModel):
     """
 
     config: CommConfig
+    VIEWS_PER_IMAGE = 2
 
     def __init__(self, inputs: tuple[ModalitySpec, ModalitySpec], config: CommConfig) -> None:
         super().__init__(inputs, config)
@@ -273,8 +310,8 @@ class Comm(_PairsModel):
         cross-self) plus the fusion: 2B full sequences and, batched together, 2B masked
         sequences per modality."""
         n = len(a)
-        ta = self.tokens(torch.cat([self.views(a), self.views(a)]), 0)  # (2B, T, d): X′ then X″
-        tb = self.tokens(torch.cat([self.views(b), self.views(b)]), 1)
+        ta = self.tokens(torch.cat([self.view(a, 0), self.view(a, 1)]), 0)  # (2B, T, d): X′ then X″
+        tb = self.tokens(torch.cat([self.view(b, 0), self.view(b, 1)]), 1)
         full = self.head(self.fuse(ta, tb))
         masked1 = masked2 = None
         if self.config.modality_terms:

@@ -65,15 +65,21 @@ COMM_ABLATION = register_preset(Preset(
 ))
 
 
+STUDY_TEST_PAIRS = 8192
+"""Unbiased test pairs of the study runs, all read by the probes (CoMM's test split has 4,096;
+a probe fitted on more pairs reads more of an embedding: ``bench/probe_size.py``)."""
+
+
 def study_run(model: str, biased: bool, steps: int, *, minutes: float | None = None, batch_size: int = 128,
               evals: int = 8, eval_size: int = 2048, threads: int = 1, **model_params: Any) -> dict[str, Any]:
     """The config of one run of the R/U/S study as ``bench/comm_targets.py`` trains it (and the
-    gallery ships it): ``steps`` optimiser steps, probes ``evals`` times on ``eval_size`` pairs,
-    one checkpoint at the end. ``minutes`` (the wall-clock budget ``steps`` came from) only
-    goes into the name."""
+    gallery ships it): ``steps`` optimiser steps, retrieval metrics on ``eval_size`` pairs and
+    probes on all :data:`STUDY_TEST_PAIRS` test pairs ``evals`` times, one checkpoint at the
+    end. ``minutes`` (the wall-clock budget ``steps`` came from) only goes into the name."""
     label = METHODS[model] + (" (two-view term only)" if model_params.get("modality_terms") is False else "")
     name = f"{label} · {'biased' if biased else 'unbiased'}" + (f" · {minutes:g} min" if minutes else "")
     cfg = pairs_run(name, model, biased=biased, steps=steps, batch_size=batch_size,
                     eval_every=max(1, steps // evals), **model_params)
     cfg.update({"eval_size": eval_size, "threads": threads, "checkpoint_every": steps})
+    cfg["dataset_params"]["n_test"] = STUDY_TEST_PAIRS
     return cfg

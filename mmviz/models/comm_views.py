@@ -1,5 +1,8 @@
 """Label-preserving augmentations of Trifeature images (CoMM's views X′, X″).
 
+They apply on top of the views' source: fresh renders of each image in a new pose (the
+default, ``views=render``: the data layer's ``render_pair_views``) or the one stored image.
+
 Every (shape, texture, colour) label of an image must survive the augmentation, because the
 probes ask the embeddings for exactly those labels:
 

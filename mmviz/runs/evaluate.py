@@ -40,6 +40,8 @@ class EvalSet:
     tasks, name → (token ids (T, K, L): T templates of K class prompts, labels (N,)).
     captions/caption_tokens/entails: the distinct captions (level + attributes), their
     tokens (M, L) and which are true of which image (N, M); None without a caption hierarchy.
+    test: the whole held-out split ``data`` was taken from (for metrics that want more pairs
+    than the evaluation, e.g. the R/U/S probes).
     """
 
     data: PairedDataset
@@ -50,6 +52,7 @@ class EvalSet:
     captions: pd.DataFrame | None = None
     caption_tokens: Tensor | None = None
     entails: np.ndarray | None = None
+    test: PairedDataset | None = None
 
     @property
     def names(self) -> tuple[str, str]:
@@ -63,7 +66,8 @@ def prepare_eval_set(test: PairedDataset, size: int) -> EvalSet:
     names = data.pair
     kinds = [_kind(data.modalities[n]) for n in names]
     text_side = kinds.index("text") if kinds.count("text") == 1 else None
-    ev = EvalSet(data, (tensors[names[0]], tensors[names[1]]), _relevance(data, text_side), text_side)
+    ev = EvalSet(data, (tensors[names[0]], tensors[names[1]]), _relevance(data, text_side), text_side,
+                 test=test)
     if text_side is None:
         return ev
     ev.prompts = _zero_shot_tasks(data)

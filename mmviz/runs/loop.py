@@ -40,6 +40,10 @@ Progress = Callable[[int, int, dict[str, float]], None]
 """Called as ``progress(step, total_steps, latest_values)`` at every log and eval step."""
 
 
+RENDER_STREAM = 0x7E5
+"""Part of the seed of the random stream that draws fresh training views (apart from batch order)."""
+
+
 class TrainingFailed(Exception):
     """Training cannot go on; the message is what the run's ``error`` says."""
 
@@ -142,6 +146,7 @@ class Trainer:
             self.eval_set = prepare_eval_set(load(name, "test", **data_params), self.params.eval_size)
 
     def _build(self) -> None:
+        from mmviz.data.registry import view_renderer
         from mmviz.models.registry import build_model, model_inputs
 
         torch.manual_seed(self.params.seed)
@@ -161,6 +166,8 @@ class Trainer:
                 self.start_step = self.last_checkpoint = int(meta["step"])
             if self.info.is_main:
                 self.store.truncate_metrics(self.run_id, self.start_step)
+        self._fresh_views = getattr(self.model, "rendered_views", 0)
+        self._render_views = view_renderer(self.config["dataset"]) if self._fresh_views else None
         self.forward_model: nn.Module = self.model
         if self.info.enabled:
             self.model.gather = distributed.gather_with_grad
@@ -176,10 +183,17 @@ class Trainer:
     # --- steps ---------------------------------------------------------------------------
 
     def _batch(self, step: int) -> list[torch.Tensor]:
-        """This rank's share of step ``step``'s global batch, one tensor per modality."""
+        """This rank's share of step ``step``'s global batch, one tensor per modality: the stored
+        items, or (B, V, ...) fresh renders of them when the model asks for V rendered views and
+        the dataset can draw them (rendered on the CPU, a function of seed, step and rank)."""
         idx = batch_indices(len(self.train_data), self.params.batch_size, self.params.seed, step)
         share = self.params.batch_size // self.info.world_size
-        idx = torch.as_tensor(idx[self.info.rank * share:(self.info.rank + 1) * share])
+        idx = idx[self.info.rank * share:(self.info.rank + 1) * share]
+        if self._render_views is not None:
+            rng = np.random.default_rng([self.params.seed, step, self.info.rank, RENDER_STREAM])
+            fresh = self._render_views(self.train_data, idx, self._fresh_views, rng)
+            return [torch.from_numpy(fresh[m]).to(self.device) for m in self.pair]
+        idx = torch.as_tensor(idx)
         if self.device.type != "cpu":
             idx = idx.to(self.device)
         return [t[idx] for t in self.train_tensors]

@@ -302,6 +302,49 @@ def test_pairs_deterministic_by_seed():
     assert not np.array_equal(a.modalities["image2"], c.modalities["image2"])
 
 
+def _spectrum(images: np.ndarray) -> np.ndarray:
+    """Rotation-invariant texture features: log power in 16 radial bands of the grey image (N, 16)."""
+    size = images.shape[-1]
+    grey = images.astype(np.float32).mean(1)
+    power = np.abs(np.fft.fft2(grey - grey.mean((1, 2), keepdims=True))) ** 2
+    band = np.minimum((np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size))) * 32).astype(int), 15)
+    feats = np.stack([power[:, band == b].sum(1) for b in range(16)], 1)
+    return np.log(feats / feats.sum(1, keepdims=True) + 1e-9)
+
+
+def test_fresh_pair_views_keep_the_labels_in_a_new_pose():
+    """CoMM's training views: new renders of each pair's attributes, drawn from the generator."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from mmviz.data.registry import view_renderer
+
+    data = _pairs("train", n_train=1500, biased=False)
+    meta, render = data.metadata, view_renderer("trifeature-pairs")
+    idx = np.arange(300, 700)
+    views = render(data, idx, 2, np.random.default_rng(5))
+    assert set(views) == {"image1", "image2"}
+    assert views["image1"].shape == (400, 2, 3, 32, 32) and views["image1"].dtype == np.uint8
+    again = render(data, idx, 2, np.random.default_rng(5))
+    assert all(np.array_equal(views[k], again[k]) for k in views)  # a function of the generator
+    for k in ("1", "2"):
+        fresh = views[f"image{k}"]
+        stored = data.modalities[f"image{k}"][idx]
+        # new poses: no view repeats the stored image or the other view
+        assert not (fresh[:, 0] == stored).all(axis=(1, 2, 3)).any()
+        assert not (fresh[:, 0] == fresh[:, 1]).all(axis=(1, 2, 3)).any()
+        for v in range(2):  # the indexed pair's own colour ...
+            assert _has_exact_colour(fresh[:, v], meta[f"color{k}_id"].to_numpy()[idx]).mean() > 0.97
+    # ... and texture: a probe fitted on stored images reads the fresh renders' textures as well
+    train = np.setdiff1d(np.arange(1500), idx)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    probe.fit(_spectrum(data.modalities["image1"][train]), meta.texture1_id.to_numpy()[train])
+    on_stored = probe.score(_spectrum(data.modalities["image1"][idx]), meta.texture1_id.to_numpy()[idx])
+    on_fresh = probe.score(_spectrum(views["image1"][:, 1]), meta.texture1_id.to_numpy()[idx])
+    assert on_fresh > 0.6 and abs(on_fresh - on_stored) < 0.06, (on_fresh, on_stored)
+
+
 # ----------------------------------------------------------------------------- captions
 def _captions(split: str = "train", **kw):
     params = dict(n=600, n_test=300, size=16, seed=0, levels="1,2,3", level_weights="1,1,1",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmviz.data.trifeature import BACKGROUND
+from mmviz.data.trifeature import BACKGROUND, COLOR_RGB
 from mmviz.data.trifeature_datasets import load_trifeature_pairs
 from mmviz.errors import MmvizError
 from mmviz.losses.comm import comm_loss, nt_xent
@@ -162,15 +162,19 @@ def test_models_train_a_step_and_embed_on_the_sphere(pairs, name):
 
 
 def test_runs_stored_before_cnn_norm_load_with_group_norm(pairs, tmp_path):
-    """The pairs models default to BatchNorm now; a run stored before ``cnn_norm`` existed was
-    trained with GroupNorm and must still load (and train again) as it was."""
+    """The pairs models default to BatchNorm and rendered views now; a run stored before
+    ``cnn_norm`` and ``views`` existed was trained with GroupNorm on augmentations of the stored
+    images and must still load (and train again) as it was."""
     from mmviz.runs.train_config import resolve_config, resolve_stored_config
 
     new = resolve_config({"dataset": "trifeature-pairs", "model": "comm"})
     assert new["model_params"]["cnn_norm"] == "batch"
-    old = {**new, "model_params": {k: v for k, v in new["model_params"].items() if k != "cnn_norm"}}
+    old = {**new, "model_params": {k: v for k, v in new["model_params"].items() if k not in ("cnn_norm", "views")}}
     assert resolve_stored_config(old)["model_params"]["cnn_norm"] == "group"
     assert resolve_stored_config(new)["model_params"]["cnn_norm"] == "batch"
+    # and on augmentations of the stored images, before fresh renders existed
+    assert new["model_params"]["views"] == "render"
+    assert resolve_stored_config(old)["model_params"]["views"] == "augment"
     clip = resolve_config({"dataset": "trifeature-pairs", "model": "clip"})
     assert clip["model_params"]["cnn_norm"] == "group"  # other models keep GroupNorm
     torch.manual_seed(0)
@@ -180,6 +184,48 @@ def test_runs_stored_before_cnn_norm_load_with_group_norm(pairs, tmp_path):
     build_model("comm", pairs, **stored["model_params"]).load_state_dict(legacy_state)  # strict
     with pytest.raises(RuntimeError, match="running_mean"):
         build_model("comm", pairs, **small).load_state_dict(legacy_state)
+
+
+def test_models_take_fresh_renders_view_by_view(pairs):
+    """With ``views=render`` the loop hands (B, V, C, H, W) renders: view k is the k-th render,
+    augmented (a rotation or flip keeps every pixel value); in eval a view is the image itself."""
+    from mmviz.data.registry import view_renderer
+
+    small = {"dim": 16, "cnn_widths": "8,16", "max_shift": 0}
+    models = {name: build_model(name, pairs, **small, **({"fusion_width": 16} if name == "comm" else {}))
+              for name in ("cross", "cross-self", "comm")}
+    assert {n: m.rendered_views for n, m in models.items()} == {"cross": 1, "cross-self": 2, "comm": 2}
+    assert build_model("cross-self", pairs, views="augment", **small).rendered_views == 0
+    fresh = view_renderer("trifeature-pairs")(pairs, np.arange(8), 2, np.random.default_rng(0))
+    a, b = torch.from_numpy(fresh["image1"]), torch.from_numpy(fresh["image2"])
+    comm = models["comm"].train()
+    for k in range(2):
+        view = comm.view(a, k)
+        assert view.shape == (8, 3, 16, 16)
+        assert torch.equal(view.flatten(1).sort(1).values, a[:, k].flatten(1).sort(1).values)
+        assert not torch.equal(view.flatten(1).sort(1).values, a[:, 1 - k].flatten(1).sort(1).values)
+    for model in models.values():
+        out = model.train()(a, b)
+        assert torch.isfinite(out["loss"])
+    comm.eval()
+    assert torch.equal(comm.view(a[:, 0], 0), a[:, 0])
+
+
+def test_probes_read_the_whole_test_split_up_to_probe_pairs(monkeypatch):
+    """The probes are fitted on ``probe_pairs`` test pairs, not only the evaluation's subset."""
+    from mmviz.runs.evaluate import prepare_eval_set
+
+    test = load_trifeature_pairs("test", n_train=16, n_test=96, size=16, seed=0, biased=True,
+                                 synergy_fraction=0.5, mapping_seed=0)
+    seen = []
+    monkeypatch.setattr(comm_module, "rus_probes",
+                        lambda feats, meta: seen.append((len(feats), list(meta.unique1))) or {"R": 0.5})
+    ev = prepare_eval_set(test, 32)
+    assert len(ev.data) == 32
+    for probe_pairs, expect in ((64, 64), (4096, 96)):
+        model = build_model("comm", test, dim=16, cnn_widths="8,16", fusion_width=16, probe_pairs=probe_pairs)
+        out = model.extra_eval(ev, None, None, torch.device("cpu"))
+        assert out["probe_R"] == 0.5 and seen[-1] == (expect, list(test.metadata.unique1[:expect]))
 
 
 def test_models_only_for_trifeature_pairs():
@@ -226,3 +272,37 @@ def test_comm_trains_through_the_engine_with_probes(tmp_path):
     model, _ = load_run_model(store, run_id)
     assert model.probe_features(torch.zeros(2, 3, 16, 16, dtype=torch.uint8),
                                 torch.zeros(2, 3, 16, 16, dtype=torch.uint8)).shape == (2, 16)
+
+
+def test_the_loop_hands_the_model_fresh_renders_of_its_batch(tmp_path):
+    """views=render: each step's batch is V new renders of the pairs the batch order picks, a
+    function of (seed, step); views=augment: the stored images."""
+    from mmviz.runs.loop import Trainer, batch_indices
+    from mmviz.runs.store import RunStore
+    from mmviz.runs.train_config import resolve_config
+
+    def trainer(views: str) -> Trainer:
+        store = RunStore(tmp_path / views)
+        config = resolve_config({
+            "dataset": "trifeature-pairs", "dataset_params": {"n_train": 64, "n_test": 32, "size": 16},
+            "model": "comm", "model_params": {"dim": 16, "cnn_widths": "8,16", "fusion_width": 16, "views": views},
+            "steps": 2, "batch_size": 16, "eval_size": 32, "device": "cpu", "threads": 1})
+        run_id = store.create_run(config, dataset="trifeature-pairs", model="comm", total_steps=2)
+        t = Trainer(store, run_id, config, torch.device("cpu"))
+        t._load_data()
+        t._build()
+        return t
+
+    t = trainer("render")
+    a, b = t._batch(0)
+    assert a.shape == b.shape == (16, 2, 3, 16, 16) and a.dtype == torch.uint8
+    assert torch.equal(t._batch(0)[1], b) and not torch.equal(t._batch(1)[0], a)
+    idx = batch_indices(64, 16, 0, 0)
+    rgb = torch.as_tensor(COLOR_RGB[t.train_data.metadata.color2_id.to_numpy()[idx]])[:, :, None, None]
+    assert (b == rgb[:, None]).all(dim=2).flatten(2).any(dim=2).float().mean() > 0.85  # the batch's pairs (~10% if not)
+    stored = torch.as_tensor(t.train_data.modalities["image2"][idx])
+    assert not (b[:, 0] == stored).flatten(1).all(dim=1).any()  # new poses
+    assert torch.isfinite(t._step(0)["train/loss"] * torch.ones(1)).all()
+    t = trainer("augment")
+    a, b = t._batch(0)
+    assert a.shape == (16, 3, 16, 16) and torch.equal(b, stored)
