@@ -101,9 +101,10 @@ if chosen:
              "trained on": "biased" if r.biased else "unbiased", "step": r.step,
              "R (%)": finals[r.id]["R"], "U image 1 (%)": finals[r.id]["U"],
              "U image 2 (%)": finals[r.id]["U2"], "S (%)": finals[r.id]["S"]} for r in chosen]
+    numbers = {k: st.column_config.NumberColumn(format="%.1f")
+               for k in ("R (%)", "U image 1 (%)", "U image 2 (%)", "S (%)")}
     st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="%.1f")
-                                for k in ("R (%)", "U image 1 (%)", "U image 2 (%)", "S (%)")})
+                 column_config={**numbers, "method": st.column_config.TextColumn(width="medium")})
     st.caption("Read U on the unbiased row and S on the biased row. A biased model's high U is "
                "not uniqueness: on its training pairs texture 1 was given away by colour 2.")
 

@@ -274,7 +274,8 @@ class Comm(_PairsModel):
         """Feature map (B, C, h, w) → (B, C, g, g) average-pooled (unchanged if g = 0 or ≥ h).
 
         Fewer tokens make the fusion ~4× cheaper (2 × 2 instead of 4 × 4 at 32 px), which keeps
-        a CoMM step under ~3 Cross steps; each token still sees a quarter of the image."""
+        a CoMM step near 3 Cross steps (3.0 at the defaults, README *CoMM*); each token still sees
+        a quarter of the image."""
         g = self.config.token_grid
         if g <= 0 or g >= min(fmap.shape[2:]):
             return fmap

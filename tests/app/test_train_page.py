@@ -173,7 +173,8 @@ def test_a_reference_run_cannot_be_stopped_resumed_or_deleted_but_can_be_trained
 
 
 def test_a_run_from_before_a_parameter_existed_trains_again_as_it_was(store):
-    # CoMM runs stored before cnn_norm existed had GroupNorm CNNs (today's default is batch)
+    # CoMM runs stored before cnn_norm and views existed had GroupNorm CNNs and augmented the stored
+    # images (today's defaults: batch, fresh renders)
     old = store.create_run({"dataset": "trifeature-pairs", "model": "comm", "steps": 5, "name": "old comm",
                             "model_params": {"dim": 16}},
                            dataset="trifeature-pairs", model="comm", total_steps=5, status="finished")
@@ -181,7 +182,7 @@ def test_a_run_from_before_a_parameter_existed_trains_again_as_it_was(store):
     _button(at, "Train this again").click().run()
     copies = [r for r in store.list_runs() if r["id"] != old]
     assert len(copies) == 1
-    assert copies[0]["config"]["model_params"] == {"dim": 16, "cnn_norm": "group"}
+    assert copies[0]["config"]["model_params"] == {"dim": 16, "cnn_norm": "group", "views": "augment"}
 
 
 def test_a_model_with_its_own_training_defaults_fills_the_form_with_them(store):
