@@ -4,11 +4,11 @@ A probe is a scikit-learn logistic regression on standardised frozen features, s
 balanced accuracy with 5-fold stratified cross-fitting (fit on four fifths, score the rest,
 average), so every test pair is scored once and chance is 1/classes whatever the class sizes.
 
-The probe's own sample size caps what it reads (``bench/probe_size.py``): on the stored unbiased
-CoMM run, U (texture 1 on the S = 0 pairs) was 47.9% fitted on 516 pairs (2,048 test pairs,
-2 folds), 50.8% on 1,620 (4,096 pairs, 5 folds) and 53.4% on 3,276 (8,192 pairs, 5 folds),
-while R stayed at 96–97%. So the models' probes read up to ``probe_pairs`` pairs of the test
-split, not only the evaluation subset, with :data:`FOLDS` folds.
+The probe's own sample size caps what it reads (``bench/probe_size.py``): on the unbiased CoMM
+reference run, U (texture 1 on the S = 0 pairs) was 64.9% fitted on 516 pairs (2,048 test pairs,
+2 folds), 70.0% on 826 (2,048, 5 folds), 73.3% on 1,620 (4,096, 5 folds) and 77.5% on 3,276
+(8,192, 5 folds), while R stayed at 99.9–100%. So the models' probes read up to ``probe_pairs``
+pairs of the test split, not only the evaluation subset, with :data:`FOLDS` folds.
 
 Probe hygiene (leaks measured while building this; each has a control in the tests):
 
