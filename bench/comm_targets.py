@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmviz.models.comm_presets import METHODS, study_run  # noqa: E402
+from mmviz.runs.comm_presets import METHODS, study_run  # noqa: E402
 from mmviz.runs.loop import train_run  # noqa: E402
 from mmviz.runs.store import RunStore  # noqa: E402
 from mmviz.runs.train_config import resolve_config  # noqa: E402

@@ -52,12 +52,13 @@ def fill_store(store, n_runs: int, rows: int) -> list[str]:
         store.update_run(run_id, status="running", started=t0, step=train_steps, device="cpu")
         steps = np.arange(1, train_steps + 1)
         loss = 4.0 * np.exp(-steps / 1500) + 0.3 * rng.random(train_steps)
-        values = {"train/loss": loss, "train/lr": np.full(train_steps, 2e-3), "temperature": 0.07 * np.exp(-steps / 3000),
-                  "steps_per_s": 20 + rng.random(train_steps)}
+        values = {"train/loss": loss, "train/lr": np.full(train_steps, 2e-3),
+                  "temperature": 0.07 * np.exp(-steps / 3000), "steps_per_s": 20 + rng.random(train_steps)}
         data = [(run_id, int(s), name, float(values[name][i]), t0 + 0.05 * s)
                 for i, s in enumerate(steps) for name in TRAIN_METRICS]
         eval_steps = np.linspace(1, train_steps, evals).astype(int)
-        data += [(run_id, int(s), name, float(rng.random()), t0 + 0.05 * s) for s in eval_steps for name in EVAL_METRICS]
+        data += [(run_id, int(s), name, float(rng.random()), t0 + 0.05 * s)
+                 for s in eval_steps for name in EVAL_METRICS]
         with sqlite3.connect(store.db_path) as con:  # setup only: one transaction per run
             con.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)", data)
         ids.append(run_id)

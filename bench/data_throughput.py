@@ -17,8 +17,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sized
 from pathlib import Path
-from typing import Any, Callable, Sized
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -22,9 +22,9 @@ import time
 import numpy as np
 import torch
 
-from mmviz import gaussian_theory as gt
 from mmviz.data.gaussian import gaussian_model
-from mmviz.models.gaussian_linear import gaussian_run
+from mmviz.gaussian import theory as gt
+from mmviz.gaussian.presets import gaussian_run
 from mmviz.runs.loop import train_run
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import resolve_config
@@ -94,7 +94,8 @@ def digits(store: RunStore, finetune_steps: int = 100) -> dict:
     """Digits ↔ captions with the cosine and L2 tilts: retrieval, classification as retrieval
     (zero-shot over the label captions), and after a fine-tuning step on the training images."""
     from mmviz.data.registry import load
-    from mmviz.models.gaussian_linear import classification_accuracy, digits_run, finetune_classifier
+    from mmviz.gaussian.models import classification_accuracy, finetune_classifier
+    from mmviz.gaussian.presets import digits_run
     from mmviz.runs.loop import load_run_model
 
     out = {}

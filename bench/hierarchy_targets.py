@@ -86,7 +86,8 @@ def main() -> None:
     if not args.skip_construction:
         out["construction"] = construction(args.dataset)
     dims = [2] if args.quick else [2, 5, 10]
-    runs = [trained(args.dataset, model, dim, args.steps) for dim in dims for model in ("poincare-embed", "euclid-embed")]
+    runs = [trained(args.dataset, model, dim, args.steps)
+            for dim in dims for model in ("poincare-embed", "euclid-embed")]
     out["trained"] = runs
     out["nickel_kiela_2017_table1_nouns"] = NICKEL_KIELA_2017_NOUNS
     out["loadavg_end"] = os.getloadavg()

@@ -1,4 +1,4 @@
-"""Benchmark mmviz.project: radial speed at 100,000 points, radial vs UMAP at 10,000, and the
+"""Benchmark mmviz.explorer.projections: radial speed at 100,000 points, radial vs UMAP at 10,000, and the
 Explorer page's first paint for a run with 5,000 held-out pairs.
 
 Prints one JSON object:
@@ -40,8 +40,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
+from mmviz.explorer.projections import project  # noqa: E402
 from mmviz.geometry import get_geometry  # noqa: E402
-from mmviz.project import project, quality  # noqa: E402
+from mmviz.metrics.projection import quality  # noqa: E402
 
 
 def radial_points(n: int = 100_000, d: int = 64, seed: int = 0) -> np.ndarray:
@@ -79,8 +80,9 @@ def bench_radial() -> dict:
         proj = project(x, "lorentz", 1.0, "radial")
         times.append(time.perf_counter() - t)
     q = quality(x, proj, sample=2000)
-    return {"n": len(x), "dim": 64, "seconds_cold": round(cold, 4), "seconds_median": round(statistics.median(times), 4),
-            "radius_spearman": q["radius_spearman"], "trustworthiness": round(q["trustworthiness"], 4)}
+    return {"n": len(x), "dim": 64, "seconds_cold": round(cold, 4),
+            "seconds_median": round(statistics.median(times), 4), "radius_spearman": q["radius_spearman"],
+            "trustworthiness": round(q["trustworthiness"], 4)}
 
 
 def bench_umap() -> dict:
@@ -97,7 +99,8 @@ def bench_umap() -> dict:
     qr, qu = quality(x, radial), quality(x, um)
     return {"n": len(x), "seconds_radial": round(radial_s, 4), "seconds_umap": round(umap_s, 2),
             "umap_over_radial": round(umap_s / radial_s, 1), "seconds_umap_first_call_300": round(compile_s, 2),
-            "trustworthiness_radial": round(qr["trustworthiness"], 4), "trustworthiness_umap": round(qu["trustworthiness"], 4),
+            "trustworthiness_radial": round(qr["trustworthiness"], 4),
+            "trustworthiness_umap": round(qu["trustworthiness"], 4),
             "radius_spearman_radial": qr["radius_spearman"], "radius_spearman_umap": round(qu["radius_spearman"], 4),
             "distortion_radial": round(qr["distortion"], 4), "distortion_umap": round(qu["distortion"], 4)}
 
@@ -147,7 +150,8 @@ def bench_page() -> dict:
                 page.wait_for_selector(disk, timeout=120_000)
                 painted = time.perf_counter() - t
                 page.wait_for_selector(idle, timeout=120_000)
-                out[label] = {"seconds_to_disk": round(painted, 2), "seconds_to_idle": round(time.perf_counter() - t, 2)}
+                out[label] = {"seconds_to_disk": round(painted, 2),
+                              "seconds_to_idle": round(time.perf_counter() - t, 2)}
                 page.close()
             # Within an open app (the usual way in: the menu), no new tab reloads Streamlit's JavaScript.
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -57,7 +57,8 @@ def loop_rate(config: dict, steps: int, warmup: int) -> float:
         run_config = {**config, "steps": warmup + steps, "eval_every": 10**7, "checkpoint_every": 10**7}
         run_id = store.create_run(run_config, dataset=config["dataset"], model=config["model"],
                                   total_steps=warmup + steps)
-        status = train_run(store, run_id, progress=lambda step, total, values: stamps.setdefault(step, time.perf_counter()))
+        status = train_run(store, run_id,
+                           progress=lambda step, total, values: stamps.setdefault(step, time.perf_counter()))
         if status != "finished":
             raise SystemExit(f"training failed: {store.get_run(run_id)['error']}")
     return steps / (stamps[warmup + steps] - stamps[warmup])

@@ -113,7 +113,8 @@ def train_one(model: str, seconds: float, steps: int | None, overrides: list[str
                         "c_spearman_balanced>=0.8": tree["c_spearman_balanced"] >= 0.8})
     return {
         "status": status, "error": run["error"], "steps": run["step"], "batch_size": config["batch_size"],
-        "lr": config["lr"], "threads": config["threads"], "data_load_s": round(data_s, 1), "calibrated_steps_per_s": round(rate, 3),
+        "lr": config["lr"], "threads": config["threads"], "data_load_s": round(data_s, 1),
+        "calibrated_steps_per_s": round(rate, 3),
         "calibration_s": round(calibration_s, 1),
         "train_wall_s": round(wall, 1),
         "images_per_s": round(run["step"] * config["batch_size"] / wall, 1),

@@ -8,20 +8,22 @@ print one line on stderr and exit 2; nothing prints a traceback for bad input.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from types import ModuleType
 
+from mmviz.commands import bench, check, embed, gallery, project, runs, train
 from mmviz.errors import MmvizError
 
-# Verb → module under mmviz.commands. Later features add their verbs here.
-COMMANDS = {
-    "check": "check",
-    "bench": "bench",
-    "train": "train",
-    "embed": "embed",
-    "runs": "runs",
-    "project": "project",
-    "gallery": "gallery",
+# Verb → its module. A command module imports its work inside run(), so that building this
+# parser (and `--help`) never loads torch. Later features add their verbs here.
+COMMANDS: dict[str, ModuleType] = {
+    "check": check,
+    "bench": bench,
+    "train": train,
+    "embed": embed,
+    "runs": runs,
+    "project": project,
+    "gallery": gallery,
 }
 
 
@@ -36,8 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="mmviz", description="mmviz: geometry of multimodal contrastive learning")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=OneLineParser)
     sub.required = True
-    for verb, module_name in COMMANDS.items():
-        module = importlib.import_module(f"mmviz.commands.{module_name}")
+    for verb, module in COMMANDS.items():
         p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

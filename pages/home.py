@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from mmviz.ui.home_gallery import reference_pictures
-from mmviz.ui.pages import PAGES
+from mmviz.ui.home_gallery import page_cards, reference_pictures
 from mmviz.ui.shell import page_setup
 
 page_setup()
@@ -22,11 +21,7 @@ if reference_pictures():
     st.caption("Both models were trained by mmviz on Trifeature captions and ship with it; the Explorer and "
                "Similarity pages open on them.")
 
-cols = st.columns(3)
-for i, page in enumerate(p for p in PAGES if not p.default):
-    with cols[i % 3].container(border=True):
-        st.page_link(page.path, label=page.title, icon=page.icon)
-        st.caption(page.blurb)
+page_cards()
 
 st.divider()
 st.caption(

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from mmviz.runs import runner
-from mmviz.runs.store import ACTIVE_STATUSES
 from mmviz.ui import train_form, train_live, train_runs
+from mmviz.ui.pages import page_entry
 from mmviz.ui.shell import page_setup
 from mmviz.ui.url_state import UrlParam, write_to_url
 
@@ -13,9 +13,9 @@ page_setup()
 store = train_runs.get_store()
 runner.refresh(store)  # a trainer that died (say, with the last server) marks its run interrupted
 
-P = train_form.PREFIX
+P = page_entry("train").state_prefix
 VIEW = {**train_live.URL, "runs": UrlParam("")}
-form_in_url = any(key not in VIEW for key in st.query_params)  # a shared experiment: open the form
+form_in_url = train_form.form_in_url(VIEW)  # a shared experiment: open the form
 URL = train_form.seed_state(VIEW)
 
 st.title("Train")
@@ -29,15 +29,10 @@ st.subheader("Start an experiment", divider="gray")
 launched = train_form.preset_gallery(store)
 with st.expander("…or configure your own run", expanded=form_in_url, icon=":material/tune:"):
     launched += train_form.launch_form(store)
-if launched:
-    train_runs.select(launched)
-    st.toast(f"Launched {len(launched)} run{'s' if len(launched) > 1 else ''}.", icon=":material/rocket_launch:")
+train_runs.follow_launched(launched)
 
 runs = store.list_runs()
-if not st.session_state.get(P + "visited"):
-    st.session_state[P + "visited"] = True
-    if not train_runs.selected_ids(runs):  # a first visit without a link: follow what is training
-        train_runs.select([run["id"] for run in runs if run["status"] in ACTIVE_STATUSES])
+train_runs.follow_active_on_first_visit(runs)  # a first visit without a link: follow what is training
 
 st.subheader("Runs", divider="gray")
 selected = train_runs.runs_table(store, runs)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "check an embeddings file (npy, npz, parquet, csv, tsv, projector pair, HF folder) and summarise it"
+from mmviz.geometry.constants import GEOMETRY_NAMES  # light: no numpy, no torch
 
-# Kept here (not imported) so that building the CLI parser does not import numpy/pandas.
-GEOMETRY_CHOICES = ("euclidean", "sphere", "poincare", "lorentz")
+HELP = "check an embeddings file (npy, npz, parquet, csv, tsv, projector pair, HF folder) and summarise it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "files", nargs="+", metavar="FILE",
         help="an embeddings file or folder; a second FILE is a projector metadata.tsv or another modality",
     )
-    parser.add_argument("--geometry", choices=GEOMETRY_CHOICES, default=None,
+    parser.add_argument("--geometry", choices=GEOMETRY_NAMES, default=None,
                         help="geometry of the points (default: as the file declares, else euclidean)")
     parser.add_argument("--curvature", type=float, default=None,
                         help="c > 0; the space curves at -c (default: as the file declares, else 1)")

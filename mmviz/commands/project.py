@@ -15,11 +15,11 @@ HELP = "project embeddings to the 2-D Poincaré disk (radial, tangent-pca, umap,
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from mmviz.data.embeddings_io import GEOMETRIES
-    from mmviz.project import METHODS, SPECIFICITY
+    from mmviz.explorer.projections import METHODS, SPECIFICITY
+    from mmviz.geometry.constants import GEOMETRY_NAMES
 
     parser.add_argument("file", metavar="FILE", nargs="+", help="embeddings file(s), as for `mmviz check`")
-    parser.add_argument("--geometry", choices=GEOMETRIES, help="geometry of the file (default: as declared)")
+    parser.add_argument("--geometry", choices=GEOMETRY_NAMES, help="geometry of the file (default: as declared)")
     parser.add_argument("--curvature", type=float, help="curvature c > 0 (default: as declared, else 1)")
     parser.add_argument("--method", required=True, choices=METHODS, help="projection method")
     parser.add_argument("--specificity", choices=tuple(SPECIFICITY),
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     from mmviz.data.embeddings_io import load_embeddings
     from mmviz.errors import MmvizError
-    from mmviz.project import project_set, quality
+    from mmviz.explorer.projections import project_set
+    from mmviz.metrics.projection import quality
 
     if not str(args.out).endswith(".npz"):
         raise MmvizError(f"--out must be an .npz file, got {args.out}")

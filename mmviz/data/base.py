@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -69,7 +70,8 @@ class ParamSpec:
 class DatasetInfo:
     """A registry entry: what a dataset is and which parameters it takes.
 
-    ``kind`` is ``"pairs"`` or ``"images"`` (a :class:`PairedDataset`; "images" has one modality) or ``"hierarchy"`` (a :class:`Hierarchy`).
+    ``kind`` is ``"pairs"`` or ``"images"`` (a :class:`PairedDataset`; "images" has one modality)
+    or ``"hierarchy"`` (a :class:`Hierarchy`).
     ``modalities`` names the arrays a paired dataset carries, in pair order.
     ``version`` is part of the cache key: bump it when the generator's output changes.
     ``user_file``: the data is a file of the user's (a ``path`` parameter), not generated or shipped;
@@ -129,7 +131,7 @@ class PairedDataset:
         names = list(self.modalities)
         return names[0], names[1]
 
-    def subset(self, index: np.ndarray | Sequence[int]) -> "PairedDataset":
+    def subset(self, index: np.ndarray | Sequence[int]) -> PairedDataset:
         """Rows ``index`` of every modality and of the metadata (extras shared)."""
         idx = np.asarray(index)
         return PairedDataset(
@@ -138,7 +140,7 @@ class PairedDataset:
             self.metadata.iloc[idx].reset_index(drop=True), self.extras,
         )
 
-    def torch_dataset(self) -> "TorchPairs":
+    def torch_dataset(self) -> TorchPairs:
         """A ``torch.utils.data.Dataset`` yielding ``{modality: tensor, "index": int}``."""
         return TorchPairs(self)
 

@@ -15,8 +15,8 @@ caption is encoded as ``<bos> words <eos>`` padded with zeros to :data:`MAX_TOKE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -8,7 +8,8 @@ is tokenised with a closed word vocabulary built here (id 0 = padding).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mmviz.errors import MmvizError
+from mmviz.geometry.constants import DEFAULT_CONE_MIN_RADIUS, GEOMETRY_NAMES
 
-GEOMETRIES = ("euclidean", "sphere", "poincare", "lorentz")
 DEFAULT_MAX_BYTES = 200_000_000
 SUPPORTED_FORMATS = (
     ".npy, .npz, .parquet, .csv, .tsv, a TensorBoard projector pair (vectors.tsv + metadata.tsv, "
@@ -61,6 +62,8 @@ class EmbeddingSet:
     metadata: N rows; a ``modality`` column (if any) says which modality each row is.
     curvature: c > 0; the space curves at -c (poincare, lorentz) or is a sphere of radius
     1/sqrt(c) (sphere; consumers normalise directions).
+    cone_min_radius: the entailment-cone constant K of a hyperbolic model (a run's
+    ``min_radius``; MERU's 0.1 for files, which do not carry one).
     """
 
     points: np.ndarray
@@ -68,6 +71,7 @@ class EmbeddingSet:
     geometry: str = "euclidean"
     curvature: float = 1.0
     source: str = ""
+    cone_min_radius: float = DEFAULT_CONE_MIN_RADIUS
 
     def __post_init__(self) -> None:
         self.points = np.ascontiguousarray(self.points, dtype=np.float32)
@@ -142,8 +146,8 @@ def load_embeddings(
         parsed = _concat_modalities(paths, [_read_path(p) for p in paths])
 
     geometry = geometry or parsed.geometry or "euclidean"
-    if geometry not in GEOMETRIES:
-        raise MmvizError(f"unknown geometry {geometry!r}; choose one of {', '.join(GEOMETRIES)}")
+    if geometry not in GEOMETRY_NAMES:
+        raise MmvizError(f"unknown geometry {geometry!r}; choose one of {', '.join(GEOMETRY_NAMES)}")
     if curvature is None:
         curvature = parsed.curvature if parsed.curvature is not None else 1.0
     curvature = float(curvature)

@@ -9,8 +9,8 @@ on a shortest path from the root (-1 for the root).
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -210,23 +210,3 @@ def _register_wordnet(name: str, root_id: str) -> None:
 
 for _name, _root in WORDNET_SUBTREES.items():
     _register_wordnet(_name, _root)
-
-
-@register(DatasetInfo(
-    name="edgelist",
-    description="Your own hierarchy: an edge-list CSV (child,parent per row) on this machine, checked "
-    "on load (one root, no cycles, at most 5,000 nodes). The Hierarchy lab saves an upload and trains on it.",
-    kind="hierarchy",
-    params=(ParamSpec("path", "str", "", "path of the CSV/TSV file with one child,parent edge per row"),),
-    splits=("train",),
-    user_file=True,
-))
-def load_edgelist(split: str = "train", path: str = "") -> Hierarchy:
-    from mmviz.trees.upload import parse_edge_list  # the parser lives with the tree tools
-
-    if not path:
-        raise MmvizError("dataset 'edgelist' needs a path: --set data.path=FILE.csv")
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise MmvizError(f"edge list {path} does not exist")
-    return parse_edge_list(file.read_bytes(), name=file.name)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +86,8 @@ def load(name: str, split: str = "train", **params: Any) -> PairedDataset | Hier
     resolved = resolve_params(name, params)
     loader = _REGISTRY[name][1]
     if info.cacheable and info.kind != "hierarchy":
+        # Lazy for cost only: the Hugging Face cache imports `datasets` (~0.5 s), which only the
+        # generated image sets need (not hierarchies, files or the Gaussian lab).
         from mmviz.data.cache import cached_load
 
         return cached_load(info, split, resolved, lambda: loader(split=split, **resolved))

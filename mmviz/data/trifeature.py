@@ -20,8 +20,8 @@ Inside a ``solid`` shape every pixel is exactly the colour's RGB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -90,7 +90,7 @@ class Poses:
     def __len__(self) -> int:
         return len(self.rotation)
 
-    def subset(self, index: np.ndarray | slice) -> "Poses":
+    def subset(self, index: np.ndarray | slice) -> Poses:
         return Poses(self.rotation[index], self.scale[index], self.center[index],
                      self.texture_offset[index], self.noise_seed[index])
 

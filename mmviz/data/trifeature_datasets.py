@@ -33,7 +33,12 @@ import pandas as pd
 
 from mmviz.data.base import DatasetInfo, PairedDataset, ParamSpec
 from mmviz.data.captions import (
-    MAX_TOKENS, NAMED_SETS, VOCAB, caption_ids, caption_table, encode,
+    MAX_TOKENS,
+    NAMED_SETS,
+    VOCAB,
+    caption_ids,
+    caption_table,
+    encode,
 )
 from mmviz.data.registry import register, register_view_renderer
 from mmviz.data.trifeature import COLORS, SHAPES, TEXTURES, render, sample_poses

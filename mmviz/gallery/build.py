@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mmviz.errors import MmvizError
 from mmviz.gallery.entries import GalleryEntry
 from mmviz.gallery.package import GALLERY_DIR, package_run
+from mmviz.models.registry import check_compatible
+from mmviz.runs.loop import train_run
 from mmviz.runs.store import RunStore
+from mmviz.runs.train_config import resolve_config
 
 Progress = Callable[[int, int, dict[str, float]], None]
 
 
 def entry_available(entry: GalleryEntry) -> str | None:
     """None if the entry's model and dataset are registered, else why not (one line)."""
-    from mmviz.models.registry import check_compatible
-
     try:
         check_compatible(entry.config["model"], entry.config["dataset"])
     except MmvizError as err:
@@ -35,8 +37,6 @@ def build_entry(entry: GalleryEntry, root: Path = GALLERY_DIR, device: str = "au
     finished, so a failed or interrupted build never leaves a half-written reference run.
     ``overrides`` replace config keys (tests use it to train a tiny version).
     """
-    from mmviz.runs.loop import train_run
-    from mmviz.runs.train_config import resolve_config
 
     config = resolve_config({**entry.config, "device": device, **(overrides or {})})
     with tempfile.TemporaryDirectory(prefix="mmviz-gallery-") as tmp:
@@ -68,7 +68,6 @@ def adopt_run(entry: GalleryEntry, store: RunStore, run_id: str, root: Path = GA
     count), so ``gallery build --only NAME`` trains the same thing again. ``wall_s`` is the
     run's own training time, from its start to its last logged metric.
     """
-    from mmviz.runs.train_config import resolve_config
 
     run = store.get_run(run_id)
     if run["status"] != "finished":

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmviz.errors import MmvizError
-from mmviz.models.comm_presets import study_run
+from mmviz.runs.comm_presets import study_run
 
 CAPTIONS_DATA = {"n": 50_000, "n_test": 2000, "size": 32}
 """As in bench/train_targets.py: 50k training images keep the small CNN generalising."""

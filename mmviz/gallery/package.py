@@ -22,8 +22,7 @@ import pandas as pd
 
 from mmviz.errors import MmvizError
 from mmviz.paths import ASSETS
-from mmviz.runs.embeddings import EMBEDDINGS_FILE
-from mmviz.runs.files import CHECKPOINT_FILE, write_json_atomically
+from mmviz.runs.files import CHECKPOINT_FILE, EMBEDDINGS_FILE, write_json_atomically
 from mmviz.runs.store import RunStore
 
 GALLERY_DIR = ASSETS / "runs"

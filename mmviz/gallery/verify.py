@@ -11,7 +11,9 @@ import numpy as np
 
 from mmviz.data.embeddings_io import load_embeddings
 from mmviz.gallery.package import ShippedRun
-from mmviz.runs.embeddings import EMBEDDINGS_FILE
+from mmviz.models.registry import get_model_info
+from mmviz.runs.files import EMBEDDINGS_FILE
+from mmviz.runs.loop import Trainer
 
 METRIC_ATOL = 1e-4
 METRIC_RTOL = 1e-4
@@ -61,8 +63,6 @@ def verify_run(shipped: ShippedRun, device: str = "cpu") -> VerifyResult:
     """Rebuild the model of ``shipped`` from its config and weights, re-evaluate, compare."""
     import time
 
-    from mmviz.models.registry import get_model_info
-    from mmviz.runs.loop import Trainer
 
     start = time.perf_counter()
     trainer_cls = get_model_info(shipped.config["model"]).trainer_class() or Trainer

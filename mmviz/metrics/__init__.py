@@ -9,7 +9,7 @@ origin for hyperbolic embeddings, the raw pre-normalisation norm for CLIP.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -9,18 +9,15 @@ Scores are "larger = closer": cosine on the sphere, −distance elsewhere.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from mmviz import metrics
-from mmviz.geometry import get_geometry
+from mmviz.geometry import HYPERBOLIC, get_geometry
 from mmviz.losses import batch as batch_loss_fns
-
-HYPERBOLIC = ("poincare", "lorentz")
-
 
 # --- similarity -----------------------------------------------------------------------------
 

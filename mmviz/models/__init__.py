@@ -4,7 +4,12 @@
 from mmviz.models.base import ContrastiveModel
 from mmviz.models.encoders import ModalitySpec, describe_modality
 from mmviz.models.registry import (
-    ModelInfo, build_model, get_model_info, list_models, model_inputs, resolve_model_params,
+    ModelInfo,
+    build_model,
+    get_model_info,
+    list_models,
+    model_inputs,
+    resolve_model_params,
 )
 
 __all__ = [

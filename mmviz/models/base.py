@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -89,6 +90,11 @@ class ContrastiveModel(nn.Module, ABC):
         # loop's NaN/Inf check fails the run with its readable message, not a ZeroDivisionError.
         temperature = 1.0 / scale if scale > 0 else math.inf
         return {"temperature": temperature, "logit_scale": scale, "curvature": self.curvature()}
+
+    def see_training_data(self, inputs: list[Tensor]) -> None:
+        """Called once by the training loop after the model is built, with the whole training
+        split (one (N, ...) tensor per modality, on the training device): for models whose
+        statistics come from the data (the Gaussian lab's means and covariances). Default: none."""
 
     def extra_eval(self, ev: Any, za: Tensor, zb: Tensor, device: torch.device) -> dict[str, float]:
         """Model-specific held-out metrics (names without ``eval/``), merged into

@@ -345,5 +345,3 @@ register_model(ModelInfo(
     "comm", "CoMM: fused multimodal embedding (CNN tokens → transformer), aligned across "
     "augmentations and with each modality's masked view (redundancy, uniqueness, synergy).",
     "sphere", CommConfig, Comm, datasets=DATASETS, legacy_params=LEGACY_PARAMS))
-
-from mmviz.models import comm_presets  # noqa: E402,F401  (registers the presets)

@@ -6,10 +6,12 @@ one place a default lives: :func:`param_specs` turns the fields into
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from mmviz.data.base import ParamSpec, ParamType
+from mmviz.geometry.constants import DEFAULT_CONE_MIN_RADIUS
 from mmviz.models.encoders import CNN_NORMS
 
 
@@ -84,5 +86,6 @@ class MeruConfig(ContrastiveConfig):
     learn_curvature: bool = param(True, "bool", "Learn the curvature (kept in [0.1, 10]).")
     entail_weight: float = param(0.2, "float", "Weight of the entailment-cone loss (0 = off).",
                                  min=0.0, max=10.0)
-    min_radius: float = param(0.1, "float", "Cone min radius K: half-aperture = asin(2K / √c‖x_space‖).",
+    min_radius: float = param(DEFAULT_CONE_MIN_RADIUS, "float",
+                              "Cone min radius K: half-aperture = asin(2K / √c‖x_space‖).",
                               min=0.001, max=1.0, advanced=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from mmviz.data.base import PairedDataset, ParamSpec
+from mmviz.data.registry import get_info
 from mmviz.errors import MmvizError
 from mmviz.models.base import ContrastiveModel
 from mmviz.models.clip import Clip
@@ -72,12 +74,16 @@ _REGISTRY: dict[str, ModelInfo] = {
 
 
 _PLUGINS: tuple[str, ...] = (
-    "mmviz.models.gaussian_linear",
     "mmviz.models.comm",
+    "mmviz.gaussian.models",
+    "mmviz.gaussian.presets",
+    "mmviz.runs.comm_presets",
     "mmviz.trees.models",
 )
-"""Modules that register more models (and their presets) with :func:`register_model` when
-imported; loaded on the first registry lookup so importing this module stays cheap."""
+"""Modules that register more models, presets and trainers when imported, loaded by name on the
+first registry lookup (as entry points are). Most sit above this layer (features that use the
+engine): naming them here as data is the one place a lower layer knows of a higher one, and it
+never imports them (ARCHITECTURE.md, *Plugins*)."""
 _plugins_loaded = False
 
 
@@ -108,7 +114,6 @@ def list_models() -> list[ModelInfo]:
 def models_for(dataset: str) -> list[ModelInfo]:
     """The models that can train on ``dataset``: those naming it, plus the generic two-tower
     models when it has two paired modalities."""
-    from mmviz.data.registry import get_info
 
     info = get_info(dataset)
     paired = info.kind != "hierarchy" and len(info.modalities) >= 2
@@ -121,8 +126,8 @@ def check_compatible(model: str, dataset: str) -> None:
     fitting = [m.name for m in models_for(dataset)]
     if model not in fitting:
         can = f"models for it: {', '.join(fitting)}" if fitting else "no model trains on it"
-        raise MmvizError(f"model {model!r} cannot train on dataset {dataset!r} "
-                         f"({'it trains on ' + ', '.join(info.datasets) if info.datasets else 'it needs paired data'}; {can})")
+        trains_on = f"it trains on {', '.join(info.datasets)}" if info.datasets else "it needs paired data"
+        raise MmvizError(f"model {model!r} cannot train on dataset {dataset!r} ({trains_on}; {can})")
 
 
 def get_model_info(name: str) -> ModelInfo:

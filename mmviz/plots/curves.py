@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from mmviz.curves import MetricGroup, Series, XKind, metric_label
 from mmviz.plots import style
+from mmviz.plots.series import MetricGroup, Series, XKind, metric_label
 
 MODEL_COLORS = {"clip": style.EUCLIDEAN, "meru": style.HYPERBOLIC, "meru-poincare": "#059669"}
 RUN_PALETTE = ("#4338ca", "#ea580c", "#059669", "#db2777", "#0891b2", "#7c3aed", "#ca8a04", "#475569",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,8 @@ def depth_histogram(depth: np.ndarray) -> go.Figure:
     fig = go.Figure(go.Bar(x=values, y=counts, marker_color=style.HYPERBOLIC,
                            hovertemplate="depth %{x}: %{y} nodes<extra></extra>"))
     fig.update_layout(**style.base_layout(title=dict(text="Nodes per depth", x=0.01), height=300,
-                                          xaxis=dict(title="depth", dtick=1), yaxis=dict(title="nodes", gridcolor="#eee")))
+                                          xaxis=dict(title="depth", dtick=1),
+                                          yaxis=dict(title="nodes", gridcolor="#eee")))
     return fig
 
 

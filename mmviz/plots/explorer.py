@@ -111,7 +111,8 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
     if len(highlight):
         idx = np.asarray(highlight)
         fig.add_trace(go.Scatter(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name="search result",
-                                 marker=dict(size=16, symbol="star", color="#facc15", line=dict(color="#111827", width=1.5)),
+                                 marker=dict(size=16, symbol="star", color="#facc15",
+                                             line=dict(color="#111827", width=1.5)),
                                  hovertext=hover[idx], hoverinfo="text"))
     # Zoom to the data (a trained MERU sits well inside the disk); the boundary shows once within reach.
     extent = float(np.linalg.norm(disk, axis=1).max(initial=0.0))

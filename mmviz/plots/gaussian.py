@@ -3,7 +3,7 @@ conditional means, covariance ellipses and generated samples (pure functions →
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -27,7 +27,8 @@ def colors(labels: Sequence[str]) -> dict[str, str]:
     return {label: POINT_COLORS[i % len(POINT_COLORS)] for i, label in enumerate(labels)}
 
 
-def spectrum_figure(true_rho: np.ndarray, series: Mapping[str, np.ndarray], title: str = "Canonical correlations") -> go.Figure:
+def spectrum_figure(true_rho: np.ndarray, series: Mapping[str, np.ndarray],
+                    title: str = "Canonical correlations") -> go.Figure:
     """Bars: the true canonical correlations (r,); markers: each series' implied correlations."""
     idx = np.arange(1, len(true_rho) + 1)
     fig = go.Figure(go.Bar(x=idx, y=true_rho, name=TRUTH, marker_color="rgba(31, 35, 63, 0.25)",
@@ -37,7 +38,8 @@ def spectrum_figure(true_rho: np.ndarray, series: Mapping[str, np.ndarray], titl
     for (label, rho), color, shift in zip(series.items(), colors(list(series)).values(), shifts):
         rho = np.asarray(rho)
         fig.add_trace(go.Scatter(x=idx[:len(rho)] + shift, y=rho, mode="markers+lines", name=label,
-                                 marker=dict(size=11, color=color, symbol="diamond"), line=dict(color=color, dash="dot"),
+                                 marker=dict(size=11, color=color, symbol="diamond"),
+                                 line=dict(color=color, dash="dot"),
                                  customdata=idx[:len(rho)],
                                  hovertemplate=f"{label}: pair %{{customdata}}, ρ = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(**_layout(title, 330, 1))
@@ -74,7 +76,8 @@ def mean_scatter_figure(true_mean: np.ndarray, learned: Mapping[str, np.ndarray]
         fig.add_trace(go.Scatter(x=true_mean, y=values, mode="markers", name=label,
                                  marker=dict(size=6, color=color, opacity=0.7),
                                  customdata=np.arange(len(values)),
-                                 hovertemplate=f"{label}<br>held-out u #%{{customdata}}<br>true E[{axis}|u] = %{{x:.3f}}"
+                                 hovertemplate=f"{label}<br>held-out u #%{{customdata}}"
+                                               f"<br>true E[{axis}|u] = %{{x:.3f}}"
                                                f"<br>learned = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(**_layout(f"Conditional mean of {axis} given u: learned vs true", 380, 1))
     fig.update_xaxes(title=f"true E[{axis} | u]")
@@ -98,7 +101,8 @@ def ellipse_figure(slices: Mapping[str, tuple[np.ndarray, np.ndarray]], axes: tu
     if samples is not None:
         fig.add_trace(go.Scatter(x=samples[:, 0], y=samples[:, 1], mode="markers", name="true samples",
                                  marker=dict(size=4, color="rgba(31,35,63,0.18)"),
-                                 hovertemplate=f"true sample<br>{axes[0]} = %{{x:.2f}}<br>{axes[1]} = %{{y:.2f}}<extra></extra>"))
+                                 hovertemplate=f"true sample<br>{axes[0]} = %{{x:.2f}}"
+                                               f"<br>{axes[1]} = %{{y:.2f}}<extra></extra>"))
     palette = colors([k for k in slices if k != TRUTH])
     for label, (centre, cov) in slices.items():
         pts = ellipse_points(centre, cov)
@@ -109,7 +113,8 @@ def ellipse_figure(slices: Mapping[str, tuple[np.ndarray, np.ndarray]], axes: tu
                                  hovertemplate=f"{label}: 2σ ellipse<extra></extra>"))
         fig.add_trace(go.Scatter(x=[centre[0]], y=[centre[1]], mode="markers", showlegend=False,
                                  marker=dict(size=10, color=color, symbol="x"),
-                                 hovertemplate=f"{label}: conditional mean<br>{axes[0]} = %{{x:.3f}}<br>{axes[1]} = %{{y:.3f}}<extra></extra>"))
+                                 hovertemplate=f"{label}: conditional mean<br>{axes[0]} = %{{x:.3f}}"
+                                               f"<br>{axes[1]} = %{{y:.3f}}<extra></extra>"))
     fig.update_layout(**_layout("Covariance of p(v | u) for the chosen u", 420, 3))
     fig.update_xaxes(title=f"canonical coordinate {axes[0]}")
     fig.update_yaxes(title=f"canonical coordinate {axes[1]}", scaleanchor="x", scaleratio=1)
@@ -122,13 +127,15 @@ def samples_figure(true: np.ndarray, generated: Mapping[str, np.ndarray], axes: 
     ``palette``: label → colour, to match the other figures."""
     fig = go.Figure(go.Scatter(x=true[:, 0], y=true[:, 1], mode="markers", name="true p(v | u)",
                                marker=dict(size=5, color="rgba(120,124,140,0.45)"),
-                               hovertemplate=f"true sample<br>{axes[0]} = %{{x:.2f}}<br>{axes[1]} = %{{y:.2f}}<extra></extra>"))
+                               hovertemplate=f"true sample<br>{axes[0]} = %{{x:.2f}}"
+                                             f"<br>{axes[1]} = %{{y:.2f}}<extra></extra>"))
     palette = palette or colors(list(generated))
     for label, pts in generated.items():
         color = palette[label]
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=label,
                                  marker=dict(size=5, color=color, opacity=0.55),
-                                 hovertemplate=f"{label}: generated<br>{axes[0]} = %{{x:.2f}}<br>{axes[1]} = %{{y:.2f}}<extra></extra>"))
+                                 hovertemplate=f"{label}: generated<br>{axes[0]} = %{{x:.2f}}"
+                                               f"<br>{axes[1]} = %{{y:.2f}}<extra></extra>"))
     fig.update_layout(**_layout("Generated v | u over true samples", 420, 1))
     fig.update_xaxes(title=f"canonical coordinate {axes[0]}")
     fig.update_yaxes(title=f"canonical coordinate {axes[1]}", scaleanchor="x", scaleratio=1)

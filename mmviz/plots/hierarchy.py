@@ -3,13 +3,13 @@ the precision/quality trade-off of the construction, and MAP against dimension."
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mmviz.disk_scene import tree_scene
+from mmviz.geometry.scenes import tree_scene
 from mmviz.plots import style
 from mmviz.plots.disk import add_lines, disk_figure
 
@@ -17,7 +17,8 @@ GEOMETRY_COLORS = {"Poincaré": style.HYPERBOLIC, "Lorentz": "#7c3aed", "Euclide
 MAX_ARCS = 3000
 
 
-def _nodes(fig: go.Figure, pos: np.ndarray, names: Sequence[str], depth: np.ndarray, extra: Sequence[str] | None) -> None:
+def _nodes(fig: go.Figure, pos: np.ndarray, names: Sequence[str], depth: np.ndarray,
+           extra: Sequence[str] | None) -> None:
     hover = [f"<b>{n}</b><br>depth {d}" + (f"<br>{e}" if extra is not None else "")
              for n, d, e in zip(names, depth, extra if extra is not None else [""] * len(names))]
     fig.add_trace(go.Scattergl(

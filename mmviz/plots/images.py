@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -35,7 +35,6 @@ def image_grid(images: np.ndarray, hover: Sequence[str], ncols: int = 10, *, tit
     pad = max(1, h // 8)
     label_h = int(np.ceil(h * 0.3 * label_lines)) if labels is not None else 0
     grid = mosaic(images, ncols, pad=pad, fill=255, label_band=label_h)
-    rows = int(np.ceil(n / ncols))
     cell_h, cell_w = h + pad + label_h, w + pad
     fig = go.Figure(go.Image(z=grid, hoverinfo="skip"))
     idx = np.arange(n)

@@ -3,7 +3,7 @@ probe accuracies over training steps. Pure functions of plain data."""
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go

@@ -8,7 +8,7 @@ costs 4 MB rather than a JSON list of a million numbers.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -14,10 +14,12 @@ import torch
 
 from mmviz.data.embeddings_io import EmbeddingSet, load_embeddings, save_embeddings
 from mmviz.errors import MmvizError
-from mmviz.runs.files import checkpoint_info
+from mmviz.geometry import DEFAULT_CONE_MIN_RADIUS
+from mmviz.runs.files import EMBEDDINGS_FILE, checkpoint_info
 from mmviz.runs.store import RunStore
-
-EMBEDDINGS_FILE = "embeddings.npz"
+from mmviz.data.registry import load
+from mmviz.runs.evaluate import export_embeddings, prepare_eval_set
+from mmviz.runs.loop import load_run_model
 
 
 def embeddings_path(store: RunStore, run_id: str) -> Path:
@@ -38,17 +40,18 @@ def run_embeddings(store: RunStore, run_id: str, device: str = "cpu") -> Embeddi
 
     Uses the exported file when it is at least as new as the checkpoint; otherwise embeds the
     run's eval split with its checkpoint (``eval_size`` pairs) and saves the file for next time.
+    The set carries the run's own entailment-cone constant (its model's ``min_radius``).
     """
     run_dir = store.run_dir(run_id)
     ckpt = checkpoint_info(run_dir)
     path = embeddings_path(store, run_id)
     if path.exists() and (ckpt is None or path.stat().st_mtime >= ckpt["saved"]):
-        return load_embeddings(path)
+        embeddings = load_embeddings(path)
+        params = (store.get_run(run_id).get("config") or {}).get("model_params") or {}
+        embeddings.cone_min_radius = float(params.get("min_radius", DEFAULT_CONE_MIN_RADIUS))
+        return embeddings
     if ckpt is None:
         raise MmvizError(f"run '{run_id}' has no checkpoint yet: nothing to embed")
-    from mmviz.data.registry import load
-    from mmviz.runs.evaluate import export_embeddings, prepare_eval_set
-    from mmviz.runs.loop import load_run_model
 
     model, config = load_run_model(store, run_id, device)
     eval_set = prepare_eval_set(load(config["dataset"], "test", **config["dataset_params"]), config["eval_size"])

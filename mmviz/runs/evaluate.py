@@ -24,10 +24,9 @@ from torch import Tensor
 from mmviz import metrics
 from mmviz.data.base import PairedDataset
 from mmviz.data.embeddings_io import EmbeddingSet
-from mmviz.geometry import Geometry
+from mmviz.geometry import DEFAULT_CONE_MIN_RADIUS, HYPERBOLIC, Geometry
 from mmviz.models.base import ContrastiveModel
 
-HYPERBOLIC = ("lorentz", "poincare")
 EMBED_BATCH = 512  # rows per forward pass when embedding (memory, not accuracy)
 
 
@@ -197,7 +196,8 @@ def export_embeddings(model: ContrastiveModel, ev: EvalSet, device: torch.device
         frames.append(meta)
     return EmbeddingSet(np.concatenate(points), pd.concat(frames, ignore_index=True),
                         geometry=model.geometry_name, curvature=model.curvature(),
-                        source=f"{ev.data.name} ({ev.data.split})")
+                        source=f"{ev.data.name} ({ev.data.split})",
+                        cone_min_radius=getattr(model.config, "min_radius", DEFAULT_CONE_MIN_RADIUS))
 
 
 def _depth(geometry: Geometry, points: Tensor, raw_norm: Tensor, hyperbolic: bool) -> np.ndarray:

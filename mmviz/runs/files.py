@@ -14,6 +14,7 @@ from safetensors import safe_open
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+EMBEDDINGS_FILE = "embeddings.npz"  # the held-out embeddings a run exported (mmviz.runs.embeddings)
 STEP_KEY = "mmviz.step"  # header entry of checkpoint.safetensors that holds the step (JSON)
 
 

@@ -30,11 +30,21 @@ from torch import nn
 from mmviz.errors import MmvizError
 from mmviz.runs import distributed
 from mmviz.runs.checkpoint import load_checkpoint, save_checkpoint
+from mmviz.runs.files import EMBEDDINGS_FILE
 from mmviz.runs.devices import pick_device
 from mmviz.runs.distributed import DistInfo
-from mmviz.runs.embeddings import EMBEDDINGS_FILE
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TrainParams, resolve_config, resolve_stored_config, train_params
+from mmviz.data.registry import load
+from mmviz.runs.evaluate import prepare_eval_set
+from mmviz.data.registry import view_renderer
+from mmviz.models.registry import build_model, model_inputs
+from mmviz.runs.evaluate import evaluate
+from mmviz.data.embeddings_io import save_embeddings
+from mmviz.runs.evaluate import export_embeddings
+from mmviz.runs.evaluate import evaluate, export_embeddings, prepare_eval_set
+from mmviz.models.registry import get_model_info
+from mmviz.runs import runner
 
 Progress = Callable[[int, int, dict[str, float]], None]
 """Called as ``progress(step, total_steps, latest_values)`` at every log and eval step."""
@@ -127,9 +137,6 @@ class Trainer:
     # --- setup ---------------------------------------------------------------------------
 
     def _load_data(self) -> None:
-        from mmviz.data.registry import load
-        from mmviz.runs.evaluate import prepare_eval_set
-
         name, data_params = self.config["dataset"], self.config["dataset_params"]
         self.train_data = load(name, "train", **data_params)
         self.pair = self.train_data.pair
@@ -146,12 +153,10 @@ class Trainer:
             self.eval_set = prepare_eval_set(load(name, "test", **data_params), self.params.eval_size)
 
     def _build(self) -> None:
-        from mmviz.data.registry import view_renderer
-        from mmviz.models.registry import build_model, model_inputs
-
         torch.manual_seed(self.params.seed)
         self.model = build_model(self.config["model"], model_inputs(self.train_data),
                                  **self.config["model_params"]).to(self.device)
+        self.model.see_training_data(self.train_tensors)
         # CLIP's AdamW settings: β2 = 0.98 and eps = 1e-6 keep updates bounded when a
         # gradient's second moment is tiny (the learned scalars), where eps = 1e-8 spikes.
         self.optimizer = torch.optim.AdamW(parameter_groups(self.model, self.params.weight_decay),
@@ -236,8 +241,6 @@ class Trainer:
             self.progress(step, self.params.steps, dict(self.latest))
 
     def _evaluate(self, step: int) -> None:
-        from mmviz.runs.evaluate import evaluate
-
         if self.info.is_main:
             values = evaluate(self.model, self.eval_set, self.device, self.params.batch_size)
             self._log(step, {f"eval/{k}": v for k, v in values.items()})
@@ -254,9 +257,6 @@ class Trainer:
         distributed.barrier()
 
     def _export(self) -> None:
-        from mmviz.data.embeddings_io import save_embeddings
-        from mmviz.runs.evaluate import export_embeddings
-
         if self.info.is_main:
             save_embeddings(self.run_dir / EMBEDDINGS_FILE, export_embeddings(self.model, self.eval_set, self.device))
 
@@ -275,8 +275,6 @@ class Trainer:
         """The final held-out metrics (names without ``eval/``) and exported embeddings of the
         checkpoint in ``run_dir``, recomputed from scratch. Trainers of other kinds of model
         override this with their own evaluation."""
-        from mmviz.data.registry import load
-        from mmviz.runs.evaluate import evaluate, export_embeddings, prepare_eval_set
 
         config = resolve_config(config)
         device = torch.device(device)
@@ -353,7 +351,6 @@ def train_run(store: RunStore, run_id: str, *, progress: Progress | None = None)
         if info.is_main:
             store.update_run(run_id, status="running", pid=os.getpid(), device=str(device),
                              started=time.time(), error=None, finished=None)
-        from mmviz.models.registry import get_model_info
 
         trainer_cls = get_model_info(config["model"]).trainer_class() or Trainer
         trainer = trainer_cls(store, run_id, config, device, info, progress, stop)
@@ -397,10 +394,6 @@ def _install_stop_handlers(on_stop: Callable[[], None]) -> Callable[[], None]:
 def _start_next(store: RunStore) -> None:
     """Let the runner start the oldest queued run now that this one is done."""
     try:
-        from mmviz.runs import runner
-    except ImportError:  # the runner is optional for a foreground run
-        return
-    try:
         runner.start_queued(store=store)
     except Exception as err:  # noqa: BLE001 - a runner problem must not change this run's status
         print(f"warning: could not start queued runs: {err}", file=sys.stderr)
@@ -421,9 +414,6 @@ def load_run_model(store: RunStore, run_id: str, device: torch.device | str = "c
 
 def model_from_checkpoint(config: dict[str, Any], run_dir: Path, device: torch.device | str = "cpu"):
     """The model of a resolved ``config`` with the weights in ``run_dir``, in eval mode."""
-    from mmviz.data.registry import load
-    from mmviz.models.registry import build_model, model_inputs
-
     loaded = load_checkpoint(run_dir, device=device, weights_only=True)
     if loaded is None:
         raise MmvizError(f"no checkpoint in {run_dir}")

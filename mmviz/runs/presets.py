@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmviz.errors import MmvizError
+from mmviz.models.registry import load_plugins
+from mmviz.runs.train_config import resolve_config
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,6 @@ def register_preset(preset: Preset) -> Preset:
 
 
 def _load_plugins() -> None:
-    from mmviz.models.registry import load_plugins
-
     load_plugins()  # model plugins register their presets when imported
 
 
@@ -63,8 +63,6 @@ def get_preset(key: str) -> Preset:
 
 def preset_configs(key: str) -> list[dict[str, Any]]:
     """The preset's run configs, defaults filled in and validated (MmvizError if one is bad)."""
-    from mmviz.runs.train_config import resolve_config
-
     return [resolve_config(run) for run in get_preset(key).runs]
 
 

@@ -20,6 +20,12 @@ from typing import Any, Iterable
 from mmviz.data.base import ParamSpec
 from mmviz.errors import MmvizError
 from mmviz.models.config import param, param_specs
+from mmviz.data.registry import get_info, resolve_params
+from mmviz.models.registry import check_compatible, resolve_model_params
+from mmviz.models.registry import get_model_info
+from mmviz.runs.devices import pick_device
+from mmviz.models.registry import with_legacy_params
+from mmviz.data.registry import get_info
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,6 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     Needs ``dataset`` and ``model``; ``dataset_params`` and ``model_params`` are checked
     against their registries' schemas.
     """
-    from mmviz.data.registry import get_info, resolve_params
-    from mmviz.models.registry import check_compatible, resolve_model_params
 
     unknown = sorted(set(config) - set(_SPECS) - set(_TOP_KEYS))
     if unknown:
@@ -81,7 +85,6 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
             raise MmvizError(f"the config needs a {key}")
     get_info(config["dataset"])
     check_compatible(config["model"], config["dataset"])
-    from mmviz.models.registry import get_model_info
 
     model_defaults = dict(get_model_info(config["model"]).train_defaults)
     out: dict[str, Any] = {
@@ -97,7 +100,6 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
             out[key] = spec.validate(config.get(key, model_defaults.get(key, spec.default)))
         except ValueError as err:
             raise MmvizError(str(err)) from None
-    from mmviz.runs.devices import pick_device
 
     pick_device(out["device"])  # unknown or unavailable device → MmvizError now, not mid-run
     return out
@@ -106,7 +108,6 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
 def with_stored_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """A config read from the run store with the parameters the run predates set to the value it
     was trained with (the model's ``legacy_params``), not today's default (a copy)."""
-    from mmviz.models.registry import with_legacy_params
 
     if not config.get("model"):
         return dict(config)
@@ -126,8 +127,6 @@ def apply_overrides(config: dict[str, Any], assignments: Iterable[str]) -> dict[
     model has one of that name, else the training setting. Values are validated later by
     :func:`resolve_config`; an unknown key raises MmvizError naming it.
     """
-    from mmviz.data.registry import get_info
-    from mmviz.models.registry import get_model_info
 
     out = {**config, "dataset_params": dict(config.get("dataset_params") or {}),
            "model_params": dict(config.get("model_params") or {})}

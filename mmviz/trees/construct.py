@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import cmath
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
+
+from mmviz.geometry import disk
 
 
 def children_lists(parent: np.ndarray) -> list[list[int]]:
@@ -106,13 +108,13 @@ class Construction:
         """(N, N) float64 hyperbolic distances (from ``polar`` when there is one)."""
         if self.polar is not None:
             return polar_pairwise_dist(self.polar)
-        return disk_pairwise_dist(self.points)
+        return disk.pairwise_dist(self.points, boundary="inf")
 
     def radius(self) -> np.ndarray:
         """(N,) hyperbolic distance of each node from the origin."""
         if self.polar is not None:
             return self.polar.radius.copy()
-        return disk_radius(self.points)
+        return disk.dist0(self.points, boundary="inf")
 
 
 def bits_needed(tau: float, depth: int) -> int:
@@ -201,33 +203,6 @@ def _depths(parent: np.ndarray, order: list[int]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- distances
-
-
-def disk_radius(points: np.ndarray) -> np.ndarray:
-    """(N,) hyperbolic distance from the origin of (N, D) float64 ball points (curvature −1);
-    a point rounded onto the boundary gets +inf."""
-    r = np.linalg.norm(np.asarray(points, dtype=np.float64), axis=1)
-    with np.errstate(divide="ignore"):
-        return 2.0 * np.arctanh(np.minimum(r, 1.0))
-
-
-def disk_pairwise_dist(points: np.ndarray) -> np.ndarray:
-    """(N, N) float64 Poincaré distances of (N, D) ball points, straight from the coordinates:
-    d = acosh(1 + 2‖x − y‖² / ((1 − ‖x‖²)(1 − ‖y‖²))). Points that float64 rounded onto the
-    boundary are at +inf from everything (that is the collapse the high-precision path avoids)."""
-    x = np.asarray(points, dtype=np.float64)
-    sq = np.sum(x * x, axis=1)
-    gap = 1.0 - sq
-    # the direct difference: the Gram form ‖x‖² + ‖y‖² − 2x·y cancels for nearby points
-    diff = np.empty((len(x), len(x)))
-    for start in range(0, len(x), 512):
-        diff[start:start + 512] = np.sum((x[start:start + 512, None, :] - x[None, :, :]) ** 2, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        arg = 1.0 + 2.0 * diff / (gap[:, None] * gap[None, :])
-        d = np.arccosh(np.maximum(arg, 1.0))
-    d[(gap[:, None] <= 0) | (gap[None, :] <= 0)] = np.inf
-    np.fill_diagonal(d, 0.0)
-    return d
 
 
 def _log_sinh(r: np.ndarray) -> np.ndarray:

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from mmviz.data.base import Hierarchy
+from mmviz.data.registry import resolve_params
 from mmviz.metrics.graph import graph_distances, hierarchy_scores
-from mmviz.trees.construct import Construction, construct, construct_euclidean, disk_radius
+from mmviz.trees.construct import Construction, construct, construct_euclidean
 
 METRIC_LABELS = {
     "map_closure": "MAP (closure)", "rank_closure": "mean rank (closure)",
@@ -44,7 +45,7 @@ def construction_scores(h: Hierarchy, tau: float, precision: str) -> tuple[Const
     scores["bits"] = c.bits
     # nodes whose float64 coordinates are on the rim; the high-precision path measures from
     # exact polar coordinates, so it loses none of them
-    scores["collapsed"] = 0 if c.polar is not None else int(np.sum(~np.isfinite(disk_radius(c.points))))
+    scores["collapsed"] = 0 if c.polar is not None else int(np.sum(~np.isfinite(c.radius())))
     return c, scores
 
 
@@ -85,7 +86,6 @@ def tree_runs(store, dataset: str, dataset_params: dict[str, Any] | None = None)
     Columns: ``run_id, name, model, geometry, dim, status, step, total_steps`` and the
     ``eval/*`` metrics (``map_closure`` ...), newest first.
     """
-    from mmviz.data.registry import resolve_params
 
     if dataset_params is not None:
         dataset_params = resolve_params(dataset, dataset_params)

@@ -21,10 +21,13 @@ import torch
 
 from mmviz.data.base import Hierarchy
 from mmviz.data.embeddings_io import EmbeddingSet, save_embeddings
+from mmviz.data.registry import load
 from mmviz.metrics.graph import graph_distances, hierarchy_scores
+from mmviz.models.registry import get_model_info
 from mmviz.runs.checkpoint import load_checkpoint
-from mmviz.runs.embeddings import EMBEDDINGS_FILE
+from mmviz.runs.files import EMBEDDINGS_FILE
 from mmviz.runs.loop import Trainer, TrainingFailed, lr_at
+from mmviz.runs.train_config import resolve_config
 from mmviz.trees.embed import ClosureSampler, TreeEmbedding, make_optimizer
 
 MAX_NODES = 5000
@@ -33,8 +36,6 @@ MAX_NODES = 5000
 
 def model_geometry(model_name: str) -> str:
     """The geometry a registered tree model trains in (``poincare-embed`` → ``poincare``)."""
-    from mmviz.models.registry import get_model_info
-
     return get_model_info(model_name).geometry
 
 
@@ -57,7 +58,8 @@ def export_set(model: TreeEmbedding, hierarchy: Hierarchy) -> EmbeddingSet:
                         source=f"{hierarchy.name} ({model.geometry} embedding)")
 
 
-def evaluate_model(model: TreeEmbedding, hierarchy: Hierarchy, graph_dist: np.ndarray | None = None) -> dict[str, float]:
+def evaluate_model(model: TreeEmbedding, hierarchy: Hierarchy,
+                   graph_dist: np.ndarray | None = None) -> dict[str, float]:
     """Every reconstruction metric of the current points (see :mod:`mmviz.metrics.graph`)."""
     return hierarchy_scores(model.pairwise_dist(), model.radius(), hierarchy.edges, hierarchy.closure,
                             hierarchy.depth, graph_dist)
@@ -67,8 +69,6 @@ class TreeTrainer(Trainer):
     """Trains ``poincare-embed`` / ``euclid-embed`` / ``lorentz-embed`` runs (one process, CPU)."""
 
     def _load_data(self) -> None:
-        from mmviz.data.registry import load
-
         data = load(self.config["dataset"], "train", **self.config["dataset_params"])
         if not isinstance(data, Hierarchy):
             raise TrainingFailed(f"{self.config['model']} trains on a hierarchy, not {self.config['dataset']!r}")
@@ -82,8 +82,6 @@ class TreeTrainer(Trainer):
         self.device = torch.device("cpu")  # N free points: a GPU gains nothing at these sizes
 
     def _build(self) -> None:
-        from mmviz.models.registry import get_model_info
-
         info = get_model_info(self.config["model"])
         self.model_config = info.config_cls(**self.config["model_params"])
         self.model = TreeEmbedding(len(self.hierarchy), self.model_config, info.geometry, seed=self.params.seed)
@@ -134,10 +132,6 @@ class TreeTrainer(Trainer):
     @classmethod
     def evaluate_checkpoint(cls, config: dict, run_dir, device="cpu") -> tuple[dict[str, float], EmbeddingSet]:
         """The metrics and exported points of the checkpoint in ``run_dir`` (the gallery's verify)."""
-        from mmviz.data.registry import load
-        from mmviz.models.registry import get_model_info
-        from mmviz.runs.train_config import resolve_config
-
         config = resolve_config(config)
         hierarchy = load(config["dataset"], "train", **config["dataset_params"])
         info = get_model_info(config["model"])

@@ -1,4 +1,5 @@
-"""The Data page's views: one function per kind of dataset, each drawing what that data is."""
+"""The Data page's sections (a built-in dataset with its parameters, and a checker for your own
+embeddings) and its views: one function per kind of dataset, each drawing what that data is."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from mmviz import data as datasets
+from mmviz.data.base import DatasetInfo
+from mmviz.data.embeddings_io import summary
 from mmviz.data.gaussian import sample_canonical_correlations
+from mmviz.errors import MmvizError
+from mmviz.geometry.constants import GEOMETRY_NAMES
 from mmviz.plots import data_views as plots
 from mmviz.plots.images import image_grid
+from mmviz.ui.forms import param_form
+from mmviz.ui.uploads import load_uploaded
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -32,7 +39,8 @@ def trifeature(data) -> None:
     meta, images = data.metadata, data.modalities["image"]
     n = min(len(meta), 60)
     hover = [f"{r['color']} {r['texture']} {r['shape']}" for _, r in meta.head(n).iterrows()]
-    st.plotly_chart(image_grid(images[:n], hover, ncols=10, labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
+    st.plotly_chart(image_grid(images[:n], hover, ncols=10,
+                               labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
                                title=f"{n} of {len(meta):,} images (hover for all three attributes)"),
                     width="stretch", key="grid")
     counts = pd.DataFrame({a: meta[a].value_counts().sort_index() for a in ("shape", "texture", "color")})
@@ -144,3 +152,61 @@ def show(name: str, data) -> None:
         hierarchy(data)
     else:
         VIEWS[name](data)
+
+
+# --- the page's sections ------------------------------------------------------------------------
+
+def shown_datasets() -> dict[str, DatasetInfo]:
+    """The registered datasets the page shows (all but users' own files), by name."""
+    return {info.name: info for info in datasets.list_datasets() if not info.user_file}
+
+
+def builtin_section(infos: dict[str, DatasetInfo], prefix: str) -> None:
+    """Pick a dataset and a split, set its parameters, and see it (keys ``prefix + "dataset"``,
+    ``prefix + "split"``; parameters under ``params.<dataset>``)."""
+    pick, split_col = st.columns([3, 1])
+    name = pick.selectbox("dataset", list(infos), key=prefix + "dataset",
+                          format_func=lambda n: f"{n} — {infos[n].description.split('.')[0]}")
+    info = infos[name]
+    splits = list(info.splits)
+    if st.session_state.get(prefix + "split") not in splits:
+        st.session_state[prefix + "split"] = splits[0]
+    split = split_col.radio("split", splits, key=prefix + "split", horizontal=True)
+    st.caption(info.description)
+    params = param_form(info.params, key=f"params.{name}") if info.params else {}
+    try:
+        with st.spinner(f"Generating {name}…"):
+            data = load(name, split, json.dumps(params, sort_keys=True))
+    except MmvizError as err:
+        st.error(str(err))
+    else:
+        show(name, data)
+
+
+def upload_section() -> None:
+    """Check an embeddings file: what the loader reads from it, its summary and metadata."""
+    st.markdown(
+        "Load embeddings from a file to check them before using them in mmviz: `.npy`, `.npz`, `.parquet`, "
+        "`.csv`, `.tsv`, or TensorBoard projector's `vectors.tsv` + `metadata.tsv` (upload both). "
+        "Optional metadata columns: modality, label, text, depth, parent, level. Nothing is unpickled. "
+        "For a Hugging Face dataset folder, use `python -m mmviz check FOLDER`."
+    )
+    g_col, c_col = st.columns(2)
+    geometry = g_col.selectbox("geometry the file is in", ("as declared in the file",) + GEOMETRY_NAMES)
+    curvature = c_col.number_input("curvature c", 0.01, 100.0, 1.0, help="Hyperbolic geometries: curvature −c.")
+    files = st.file_uploader("embeddings file(s)", type=["npy", "npz", "parquet", "csv", "tsv"],
+                             accept_multiple_files=True)
+    if not files:
+        return
+    declared = geometry.startswith("as declared")
+    try:
+        es = load_uploaded(files, None if declared else geometry, None if declared else curvature)
+    except MmvizError as err:
+        st.error(f"This file can't be used: {err}")
+        return
+    info = summary(es)
+    st.success(f"{info['n']:,} points of dimension {info['dim']} in {info['geometry']} geometry "
+               f"(curvature {info['curvature']:g}); norms from {info['norm_min']:.3g} "
+               f"to {info['norm_max']:.3g}.")
+    st.json(info, expanded=False)
+    st.dataframe(es.metadata.head(200), width="stretch")

@@ -10,12 +10,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mmviz import explore
 from mmviz.data.embeddings_io import EmbeddingSet
 from mmviz.errors import MmvizError
+from mmviz.explorer import queries
+from mmviz.explorer.projections import Projection, original_depth
+from mmviz.geometry import HYPERBOLIC
+from mmviz.geometry import disk as unit_disk
 from mmviz.plots.explorer import MAX_DRAWN, explorer_disk, specificity_figure
 from mmviz.plots.images import mosaic
-from mmviz.project import Projection, disk_geodesic, original_depth
 from mmviz.ui.explore_source import run_images, run_source
 
 MAX_LISTED = 60  # selected points listed beside the disk
@@ -23,9 +25,9 @@ MAX_LISTED = 60  # selected points listed beside the disk
 
 def pick_root(meta: pd.DataFrame) -> int:
     """A selectbox of candidate roots (level-1 captions first, else the first rows): a row index."""
-    names = explore.point_names(meta)
+    names = queries.point_names(meta)
     if "level" in meta:
-        rows = np.flatnonzero((explore.modality(meta) == "caption") & (meta["level"] == 1).to_numpy())
+        rows = np.flatnonzero((queries.modality(meta) == "caption") & (meta["level"] == 1).to_numpy())
     else:
         rows = np.arange(min(len(meta), 500))
     rows = rows if len(rows) else np.arange(min(len(meta), 500))
@@ -38,19 +40,19 @@ def search_box(es: EmbeddingSet) -> int | None:
     query = st.text_input("find a caption or label", key="q", placeholder="e.g. red star")
     if not query.strip():
         return None
-    hits = explore.search(es.metadata, query)
+    hits = queries.search(es.metadata, query)
     if len(hits) == 0:
         st.warning(f"Nothing named like “{query}”.")
         return None
-    names = explore.point_names(es.metadata)
-    mods = explore.modality(es.metadata)
+    names = queries.point_names(es.metadata)
+    mods = queries.modality(es.metadata)
     return int(st.selectbox(f"{len(hits)} match{'es' if len(hits) != 1 else ''}", hits, key="hit",
                             format_func=lambda i: f"{names[i]} ({mods[i]})"))
 
 
 def pair_segments(meta: pd.DataFrame, disk: np.ndarray, limit: int = 2000) -> list[np.ndarray]:
     """(2, 2) segments joining each image to its own text (by pair_index), at most ``limit``."""
-    mods = explore.modality(meta)
+    mods = queries.modality(meta)
     pairs = meta["pair_index"].to_numpy()
     img = {int(p): i for i, (m, p) in enumerate(zip(mods, pairs)) if m == "image" and p == p}
     txt = {int(p): i for i, (m, p) in enumerate(zip(mods, pairs)) if m == "text" and p == p}
@@ -60,7 +62,7 @@ def pair_segments(meta: pd.DataFrame, disk: np.ndarray, limit: int = 2000) -> li
 
 def edge_arcs(disk: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
     """Geodesic arcs (n, 2) in the display disk for [child, parent] row pairs."""
-    return [disk_geodesic(disk[p], disk[c], n=16) for c, p in edges]
+    return [unit_disk.geodesic(disk[p], disk[c], n=16) for c, p in edges]
 
 
 def disk_chart(proj: Projection, groups: np.ndarray, hover: list[str], **kw: Any) -> go.Figure:
@@ -87,12 +89,12 @@ def disk_caption(proj: Projection, es: EmbeddingSet, method: str, specificity: s
 
 def found_panel(es: EmbeddingSet, row: int, members: list[int], hyperbolic: bool, method: str) -> None:
     """The searched point's nearest neighbours by the model's distance and its cone."""
-    names = explore.point_names(es.metadata)
+    names = queries.point_names(es.metadata)
     st.markdown(f"**{names[row]}**")
     if hyperbolic:
         note = "" if method == "radial" else " (cone outline drawn with the radial projection only)"
         st.caption(f"Entailment cone (green): {len(members):,} points lie inside it in the original space{note}.")
-    nn = explore.nearest(es, row, k=10)
+    nn = queries.nearest(es, row, k=10)
     st.dataframe(nn[["name", "modality", "distance"]], hide_index=True, width="stretch",
                  column_config={"distance": st.column_config.NumberColumn(format="%.3f")})
 
@@ -118,8 +120,8 @@ def selection_panel(es: EmbeddingSet, event: Any, run_id: str | None) -> None:
     if not rows:
         st.caption("Lasso or box-select points on the disk to list them here.")
         return
-    names = explore.point_names(es.metadata)
-    mods = explore.modality(es.metadata)
+    names = queries.point_names(es.metadata)
+    mods = queries.modality(es.metadata)
     st.markdown(f"**{len(rows):,} selected**")
     image_rows = [r for r in rows if mods[r] == "image"]
     images = run_images(run_id) if image_rows else None
@@ -164,9 +166,9 @@ def _depth_of(es: EmbeddingSet, specificity: str | None) -> tuple[np.ndarray, st
 
 
 def _specificity_block(es: EmbeddingSet, depth: np.ndarray, depth_name: str, label: str, key: str) -> None:
-    groups = explore.specificity_groups(es.metadata)
+    groups = queries.specificity_groups(es.metadata)
     st.plotly_chart(specificity_figure(groups, depth, depth_name, title=label), key=key)
-    st.markdown(_spearman_text(explore.specificity_spearman(es.metadata, depth)))
+    st.markdown(_spearman_text(queries.specificity_spearman(es.metadata, depth)))
 
 
 def specificity_section(es: EmbeddingSet, proj: Projection, label: str, other_runs: list[str],
@@ -192,24 +194,24 @@ def specificity_section(es: EmbeddingSet, proj: Projection, label: str, other_ru
 
 def traversal_section(es: EmbeddingSet, proj: Projection, run_id: str | None) -> None:
     """Pick an image, walk the geodesic to the origin in 50 steps, list the captions retrieved."""
-    mods = explore.modality(es.metadata)
+    mods = queries.modality(es.metadata)
     image_rows = np.flatnonzero(mods == "image")
-    if es.geometry not in explore.HYPERBOLIC:
+    if es.geometry not in HYPERBOLIC:
         st.info("The traversal walks toward the origin of hyperbolic space (MERU); this source is "
                 f"{es.geometry}, which has no root to walk to.")
         return
     if len(image_rows) == 0:
         st.info("No image rows (modality 'image') in this source to start a traversal from.")
         return
-    names = explore.point_names(es.metadata)
+    names = queries.point_names(es.metadata)
     pick_col, info_col = st.columns([2, 3])
     start = int(pick_col.selectbox("image", image_rows[:500], key="trav_image", format_func=lambda i: names[i]))
     try:
-        tr = explore.traversal(es, start, n_steps=50)
+        tr = queries.traversal(es, start, n_steps=50)
     except MmvizError as err:
         st.error(str(err))
         return
-    table = explore.traversal_table(es, tr)
+    table = queries.traversal_table(es, tr)
     images = run_images(run_id)
     if images is not None and "pair_index" in es.metadata:
         pos = int(es.metadata["pair_index"].iloc[start])
@@ -226,7 +228,7 @@ def traversal_section(es: EmbeddingSet, proj: Projection, run_id: str | None) ->
     path = radius[:, None] * direction[None, :]
     retrieved = sorted(set(tr.captions.tolist()))
     groups = np.where(np.isin(np.arange(len(es)), retrieved), "retrieved caption", "other")
-    hover = explore.hover_texts(es.metadata, proj.depth, proj.depth_name)
+    hover = queries.hover_texts(es.metadata, proj.depth, proj.depth_name)
     keep = np.isin(np.arange(len(es)), retrieved + [start])
     sub = np.flatnonzero(keep)
     fig = explorer_disk(proj.disk[sub], np.where(sub == start, "image", groups[sub]), [hover[i] for i in sub],

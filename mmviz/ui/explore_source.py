@@ -12,7 +12,11 @@ import numpy as np
 import streamlit as st
 
 from mmviz.data.embeddings_io import EmbeddingSet
-from mmviz.project import Projection, project_set, quality
+from mmviz.data.registry import load
+from mmviz.explorer.projections import Projection, project_set
+from mmviz.explorer.queries import example_set
+from mmviz.metrics.projection import quality
+from mmviz.runs.embeddings import embeddings_version
 from mmviz.ui.run_source import load_run_embeddings
 from mmviz.ui.train_runs import get_store
 from mmviz.ui.uploads import load_uploaded
@@ -30,8 +34,6 @@ class Source:
 
 def run_source(run_id: str, label: str) -> Source:
     """Run ``run_id``'s held-out embeddings (cached per checkpoint by run_source)."""
-    from mmviz.runs.embeddings import embeddings_version
-
     es = load_run_embeddings(run_id)
     version = embeddings_version(get_store(), run_id)
     return Source(es, label, f"run:{json.dumps(version, default=str)}", run_id)
@@ -88,8 +90,6 @@ def projection_quality(src: Source, proj: Projection, specificity: str | None, r
 
 @st.cache_resource(show_spinner="Loading the run's images…", max_entries=4)
 def _test_images(dataset: str, params_json: str) -> np.ndarray | None:
-    from mmviz.data.registry import load
-
     data = load(dataset, "test", **json.loads(params_json))
     return data.modalities.get("image")
 
@@ -111,8 +111,6 @@ def run_images(run_id: str | None) -> np.ndarray | None:
 
 @st.cache_data(show_spinner=False, max_entries=1)
 def _example() -> EmbeddingSet:
-    from mmviz.explore import example_set
-
     return example_set()
 
 

@@ -1,19 +1,24 @@
 """What the Gaussian lab page shows, computed: the closed-form references and a trained run's
 learned conditional, in the canonical coordinates (b₁, b₂) of v, plus the run configs the page
-launches. Maths lives in :mod:`mmviz.gaussian_theory`; this module only evaluates it for the
-page, with Streamlit caching."""
+launches and what its live panel reads of a run's logged evaluations. Maths lives in
+:mod:`mmviz.gaussian.theory`; this module only evaluates it for the page, with Streamlit caching."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from mmviz import gaussian_theory as gt
 from mmviz.data.gaussian import GaussianModel, gaussian_model
 from mmviz.errors import MmvizError
+from mmviz.gaussian import theory as gt
+from mmviz.gaussian.presets import gaussian_run
+from mmviz.runs.loop import load_run_model
+from mmviz.runs.store import RunStore
 
 N_QUERIES = 150  # held-out u's in the conditional-mean scatter
 N_SAMPLES = 400  # samples per conditional in the generation plot
@@ -140,8 +145,6 @@ def learned_view(model: Any, truth: GaussianModel, chosen: int) -> CondView:
 
 def run_config(params: LabParams, loss: str, direction: str, steps: int) -> dict[str, Any]:
     """The run the page launches: the lab's population, the chosen loss, ``steps`` steps."""
-    from mmviz.models.gaussian_linear import gaussian_run
-
     model, extra = LOSSES[loss]
     config = gaussian_run(f"{loss}, {direction}", model, steps=steps, batch_size=512, **extra, direction=direction)
     config["model_params"]["dim"] = params.latent
@@ -151,11 +154,49 @@ def run_config(params: LabParams, loss: str, direction: str, steps: int) -> dict
     return config
 
 
+def gauss_runs(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs of the lab's linear models on the ``gaussian`` dataset, in the order given."""
+    return [r for r in runs if str(r["model"]).startswith("gauss-") and r["dataset"] == "gaussian"]
+
+
 def run_params(config: dict[str, Any]) -> LabParams:
     """The :class:`LabParams` a run was trained with."""
     data = config["dataset_params"]
     return LabParams(int(data["du"]), int(data["dv"]), int(data["k"]), float(data["rho_max"]), float(data["decay"]),
                      float(data["noise"]), int(config["model_params"]["dim"]))
+
+
+# --- a run's logged evaluations -------------------------------------------------------------------
+
+LIVE_METRICS = ("eval/angle_u_max", "eval/angle_v_max", "eval/form_rel_err", "eval/cond_cov_rel_err",
+                "eval/cond_mean_rel_err")
+"""What the live panel reads of a run: the largest principal angles and the relative errors."""
+ANGLE_CURVES = (("eval/angle_u_max", "u side"), ("eval/angle_v_max", "v side"))
+READOUTS = (("eval/angle_u_max", "largest angle (u)"), ("eval/form_rel_err", "form error vs reference"),
+            ("eval/cond_mean_rel_err", "conditional mean error"),
+            ("eval/cond_cov_rel_err", "conditional covariance error"))
+
+
+def angle_curves(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Legend label → (steps, degrees) of the largest principal angle on each side, from a
+    metrics frame (columns name, step, value); sides never logged are left out."""
+    curves = {}
+    for name, label in ANGLE_CURVES:
+        rows = frame[frame.name == name]
+        if len(rows):
+            curves[label] = (rows.step.to_numpy(), rows.value.to_numpy())
+    return curves
+
+
+def readouts(frame: pd.DataFrame) -> dict[str, str]:
+    """Read-out label → the last logged value as shown: degrees for angles, percent for the
+    relative errors, "—" when never logged."""
+    last = frame.groupby("name").value.last() if len(frame) else {}
+    out = {}
+    for name, label in READOUTS:
+        value = last.get(name)
+        out[label] = "—" if value is None else (f"{value:.2f}°" if "angle" in name else f"{100 * value:.1f}%")
+    return out
 
 
 # --- cached wrappers for the page -----------------------------------------------------------------
@@ -168,9 +209,6 @@ def cached_solve(params: LabParams, chosen: int) -> Solved:
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_learned(home: str, run_id: str, step: int, chosen: int) -> tuple[CondView, LabParams]:
     """The learned view of a run at its checkpoint ``step`` (the step only keys the cache)."""
-    from mmviz.runs.loop import load_run_model
-    from mmviz.runs.store import RunStore
-
     model, config = load_run_model(RunStore(home), run_id)
     params = run_params(config)
     return learned_view(model, population(params), chosen), params

@@ -5,31 +5,32 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mmviz import disk_scene, tree_layout
+from mmviz.geometry import scenes
+from mmviz.trees import layout
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def distances(unit_points: np.ndarray, labels: tuple[str, ...], curvature: float, circle_radius: float,
               recenter: int | None):
-    return disk_scene.distance_scene(unit_points, list(labels), curvature, circle_radius, recenter)
+    return scenes.distance_scene(unit_points, list(labels), curvature, circle_radius, recenter)
 
 
 @st.cache_data(max_entries=32, show_spinner="Laying out the tree…")
 def regular_tree_views(branching: int, depth: int, curvature: float):
     """Both layouts of the complete tree, with arcs and the per-depth room table."""
-    tree = tree_layout.regular_tree(branching, depth)
-    hyp = tree_layout.hyperbolic_layout(tree, 1.0, curvature)
-    pos, arcs, grid = disk_scene.tree_scene(hyp, tree.edges(), curvature, n=12 if len(tree) > 500 else 24)
-    plane = tree_layout.euclidean_layout(tree, 1.0)
-    room = tree_layout.room_by_depth(tree, 1.0, curvature)
+    tree = layout.regular_tree(branching, depth)
+    hyp = layout.hyperbolic_layout(tree, 1.0, curvature)
+    pos, arcs, grid = scenes.tree_scene(hyp, tree.edges(), curvature, n=12 if len(tree) > 500 else 24)
+    plane = layout.euclidean_layout(tree, 1.0)
+    room = layout.room_by_depth(tree, 1.0, curvature)
     return tree, pos, arcs, grid, plane, room
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def concept_view(curvature: float, recenter: int | None):
     """The labelled animal → golden retriever tree in the disk, optionally recentred on a node."""
-    tree = tree_layout.tree_from_nested(tree_layout.CONCEPTS)
-    hyp = tree_layout.hyperbolic_layout(tree, 1.0, curvature)
-    pos, arcs, grid = disk_scene.tree_scene(hyp, tree.edges(), curvature, recenter)
-    path = [tree.labels.index(name) for name in tree_layout.CONCEPT_PATH]
+    tree = layout.tree_from_nested(layout.CONCEPTS)
+    hyp = layout.hyperbolic_layout(tree, 1.0, curvature)
+    pos, arcs, grid = scenes.tree_scene(hyp, tree.edges(), curvature, recenter)
+    path = [tree.labels.index(name) for name in layout.CONCEPT_PATH]
     return tree, hyp, pos, arcs, grid, path

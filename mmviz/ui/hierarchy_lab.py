@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np
@@ -11,9 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from mmviz.data.base import Hierarchy
+from mmviz.data.edgelist import parse_edge_list
 from mmviz.data.embeddings_io import load_embeddings
 from mmviz.data.registry import load
 from mmviz.errors import MmvizError
+from mmviz.paths import cache_dir
 from mmviz.plots import hierarchy as plots
 from mmviz.runs import runner
 from mmviz.runs.embeddings import embeddings_path
@@ -21,7 +22,6 @@ from mmviz.runs.train_config import resolve_config
 from mmviz.trees import lab
 from mmviz.trees.construct import sala_scale
 from mmviz.trees.models import TREE_TRAIN_DEFAULTS
-from mmviz.trees.upload import parse_edge_list
 from mmviz.ui.train_runs import get_store
 
 LIVE_TICK_S = 2.0
@@ -46,7 +46,6 @@ def save_upload(data: bytes, filename: str) -> str:
     same file is saved once) for runs to train on (dataset ``edgelist``); returns its path."""
     import hashlib
 
-    from mmviz.paths import cache_dir
 
     suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".csv", ".tsv", ".txt") else ".csv"
     path = cache_dir("uploads") / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"

@@ -1,16 +1,18 @@
-"""The home page's first picture: the reference MERU and CLIP runs side by side on the disk,
-each with a one-line caption telling a first-time visitor what to look at."""
+"""The home page's sections: the first picture (the reference MERU and CLIP runs side by side on
+the disk, each with a one-line caption telling a first-time visitor what to look at) and a card
+per page."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from mmviz import explore
 from mmviz.data.embeddings_io import EmbeddingSet
+from mmviz.explorer import queries
+from mmviz.explorer.projections import project_set
 from mmviz.plots.explorer import explorer_disk
-from mmviz.project import project_set
 from mmviz.runs.embeddings import embeddings_version
+from mmviz.ui.pages import PAGES
 from mmviz.ui.run_source import load_run_embeddings
 from mmviz.ui.train_runs import get_store
 
@@ -21,7 +23,7 @@ POINTS = 1500  # a readable picture, and a fast first paint: the Explorer shows 
 def _sample(es: EmbeddingSet, n: int, seed: int = 0) -> EmbeddingSet:
     """Every distinct caption plus a random sample of the rest, at most ``n`` rows."""
     meta = es.metadata
-    captions = np.flatnonzero(explore.modality(meta) == "caption")
+    captions = np.flatnonzero(queries.modality(meta) == "caption")
     others = np.setdiff1d(np.arange(len(es)), captions)
     rng = np.random.default_rng(seed)
     keep_captions = rng.choice(captions, min(len(captions), n // 2), replace=False) if len(captions) else captions
@@ -34,9 +36,9 @@ def _sample(es: EmbeddingSet, n: int, seed: int = 0) -> EmbeddingSet:
 def _figure(run_id: str, label: str, version: tuple):
     es = _sample(load_run_embeddings(run_id), POINTS)
     proj = project_set(es, "radial", specificity="raw_norm" if es.geometry == "sphere" else None)
-    by = "caption level" if "caption level" in explore.colourings(es.metadata) else explore.colourings(es.metadata)[0]
-    groups = explore.group_labels(es.metadata, by)
-    hover = explore.hover_texts(es.metadata, proj.depth, proj.depth_name)
+    by = "caption level" if "caption level" in queries.colourings(es.metadata) else queries.colourings(es.metadata)[0]
+    groups = queries.group_labels(es.metadata, by)
+    hover = queries.hover_texts(es.metadata, proj.depth, proj.depth_name)
     fig = explorer_disk(proj.disk, groups, hover, unit=proj.unit, rings=False, title=label, height=520)
     # The legend under the disk: side by side, two disks leave no room for one beside each.
     fig.update_layout(legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top", title=None),
@@ -69,3 +71,12 @@ _CAPTIONS = {
                 "by the features' norm before normalisation, the levels come out in reverse: the most generic "
                 "captions have the largest norms.",
 }
+
+
+def page_cards(per_row: int = 3) -> None:
+    """A bordered card per page (but the home page): its link and blurb, ``per_row`` to a row."""
+    cols = st.columns(per_row)
+    for i, page in enumerate(p for p in PAGES if not p.default):
+        with cols[i % per_row].container(border=True):
+            st.page_link(page.path, label=page.title, icon=page.icon)
+            st.caption(page.blurb)

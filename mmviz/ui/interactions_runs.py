@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mmviz.data.trifeature_datasets import load_trifeature_pairs
 from mmviz.runs.store import RunStore
 
 METHODS = {"comm": "CoMM", "cross": "Cross", "cross-self": "Cross+Self"}
@@ -52,6 +54,19 @@ def study_runs(store: RunStore) -> list[StudyRun]:
             config["model"] == "comm" and params.get("modality_terms", True) is False,
             run.get("status", "?"), int(run.get("step") or 0), bool(run.get("reference"))))
     return out
+
+
+def default_selection(runs: Sequence[StudyRun]) -> list[str]:
+    """The runs the page opens on without a link: the shipped reference study if there is one,
+    else the 8 newest runs that did not fail."""
+    references = [r.id for r in runs if r.reference]
+    return references or [r.id for r in runs[:8] if r.status != "failed"]
+
+
+def run_option(run: StudyRun) -> str:
+    """How the run menu names a run: its name (and protocol), status and step."""
+    name = f"{run.name} ({run.label})" if "biased" not in run.name else run.name
+    return name + f" · {run.status}, step {run.step}"
 
 
 def curve_labels(runs: Sequence[StudyRun]) -> list[str]:
@@ -99,12 +114,21 @@ def protocol_summary(finals: dict[str, dict[str, float | None]],
     return {m: out[m] for m in order if m in out}
 
 
+PROBE_COLUMNS = {"R (%)": "R", "U image 1 (%)": "U", "U image 2 (%)": "U2", "S (%)": "S"}
+
+
+def probe_rows(runs: Sequence[StudyRun], finals: dict[str, dict[str, float | None]]) -> list[dict[str, Any]]:
+    """One table row per run: name, method, training pairs, step and its final probes (%)."""
+    return [{"run": r.name, "method": r.method + (" (two-view only)" if r.two_view_only else ""),
+             "trained on": "biased" if r.biased else "unbiased", "step": r.step,
+             **{column: finals[r.id][probe] for column, probe in PROBE_COLUMNS.items()}} for r in runs]
+
+
 @st.cache_data(show_spinner="Rendering example pairs…", max_entries=2)
 def example_pairs(size: int = 64, seed: int = 0) -> tuple[np.ndarray, list[str], list[str], list[str]]:
     """Two real test pairs, one where the texture→colour mapping holds and one where it does
     not, as 4 images (pair 1 image 1, image 2, pair 2 image 1, image 2), with hover texts,
     labels and the mapping as "texture → colour" lines."""
-    from mmviz.data.trifeature_datasets import load_trifeature_pairs
 
     data = load_trifeature_pairs("test", n_train=16, n_test=64, size=size, seed=seed, biased=True,
                                  synergy_fraction=0.5, mapping_seed=0)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class PageEntry:
     """A page: its file under ``pages/``, menu title, icon, one-line blurb for the home page,
-    and the ``data-testid`` of the element the browser test waits for as its main chart."""
+    its URL path, the ``data-testid`` of the element the browser test waits for as its main
+    chart, and ``state_prefix``: what its session-state keys start with, so one page's keys never
+    meet another's (URL parameters are named without it; "" for the pages whose keys are bare)."""
 
     path: str
     title: str
@@ -21,6 +23,7 @@ class PageEntry:
     url_path: str
     main_chart: str = "stPlotlyChart"
     default: bool = False
+    state_prefix: str = ""
 
 
 PAGES: tuple[PageEntry, ...] = (
@@ -33,19 +36,29 @@ PAGES: tuple[PageEntry, ...] = (
               "The datasets: Trifeature images, pairs and captions, Gaussian pairs, digits, WordNet trees, "
               "and your own embeddings.", "data"),
     PageEntry("pages/train.py", "Train", ":material/model_training:",
-              "Launch small CLIP and MERU runs and watch their loss and metrics live; compare runs.", "train"),
+              "Launch small CLIP and MERU runs and watch their loss and metrics live; compare runs.", "train",
+              state_prefix="train."),
     PageEntry("pages/explorer.py", "Explorer", ":material/explore:",
               "A trained model's embeddings on the Poincaré disk: generic near the centre, specific near the rim; "
               "entailment cones and traversals.", "explorer"),
     PageEntry("pages/similarity.py", "Similarity", ":material/grid_on:",
               "What the contrastive loss computes on a batch: similarity, temperature, softmax, per-row InfoNCE, "
-              "retrieval and the modality gap.", "similarity"),
+              "retrieval and the modality gap.", "similarity", state_prefix="sim."),
     PageEntry("pages/gaussian.py", "Gaussian lab", ":material/functions:",
-              "Contrastive learning on jointly Gaussian data, checked against its closed form.", "gaussian"),
+              "Contrastive learning on jointly Gaussian data, checked against its closed form.", "gaussian",
+              state_prefix="gauss."),
     PageEntry("pages/hierarchy.py", "Hierarchy lab", ":material/account_tree:",
               "Trees and WordNet embedded in 2-D hyperbolic vs Euclidean space: MAP, rank, distortion.",
-              "hierarchy"),
+              "hierarchy", state_prefix="hl."),
     PageEntry("pages/interactions.py", "Interactions", ":material/join_inner:",
               "What a contrastive loss aligns: redundancy, uniqueness and synergy (CoMM vs CLIP-style Cross).",
-              "interactions"),
+              "interactions", state_prefix="interactions_"),
 )
+
+
+def page_entry(url_path: str) -> PageEntry:
+    """The registered page at ``url_path`` (KeyError if there is none)."""
+    for entry in PAGES:
+        if entry.url_path == url_path:
+            return entry
+    raise KeyError(f"no page at {url_path!r}")

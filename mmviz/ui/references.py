@@ -3,7 +3,8 @@ page default for pages that inspect runs."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mmviz.ui.references import ensure_references
+
 
 def page_setup() -> None:
     """Make sure the page runs inside app.py's ``st.navigation``.
@@ -19,6 +21,4 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    from mmviz.ui.references import ensure_references
-
     ensure_references()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mmviz.data.registry import load
 from mmviz.losses import batch as lb
 from mmviz.metrics import similarity as ms
 from mmviz.runs.embeddings import embeddings_version
@@ -150,7 +152,6 @@ def zero_shot_scores(key: str, _pairs: Pairs, attribute: str) -> tuple[float, np
 @st.cache_resource(show_spinner="Loading the run's images…", max_entries=4)
 def _dataset_images(config_json: str, modality: str) -> np.ndarray | None:
     config = json.loads(config_json)
-    from mmviz.data.registry import load
 
     try:
         data = load(config["dataset"], "test", **config.get("dataset_params", {}))

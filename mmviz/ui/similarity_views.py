@@ -22,28 +22,35 @@ from mmviz.metrics import similarity as ms
 from mmviz.plots import similarity as ps
 from mmviz.ui import similarity_cache as cache
 from mmviz.ui.similarity_data import Pairs, describe, image_side
+from mmviz.ui.url_state import UrlParam, url_slider
 
 TOY_TAUS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0)
 LEFT_VIEWS = {"similarity": "raw similarity", "logits": "logits (similarity ÷ τ)"}
 RIGHT_VIEWS = {"rows": "row softmax + loss per row", "cols": "column softmax + loss per column"}
+TOY_URL = {
+    "toy_b": UrlParam(8, 2, 64), "toy_tau": UrlParam(0.1, choices=TOY_TAUS),
+    "toy_pos": UrlParam(0.8, -1.0, 1.0, step=0.05), "toy_neg": UrlParam(0.2, -1.0, 1.0, step=0.05),
+    "toy_noise": UrlParam(0.05, 0.0, 0.5, step=0.01),
+}
+"""The toy batch's URL parameters (the page adds them to its own)."""
 
 
 # --- toy batch --------------------------------------------------------------------------------
 
 def toy_section(prefix: str = "") -> None:
     """A synthetic batch: the user sets B, τ, the positive and negative similarity (widget keys
-    ``prefix + toy_b, toy_tau, toy_pos, toy_neg, toy_noise``)."""
+    ``prefix +`` the keys of :data:`TOY_URL`)."""
     st.markdown(
         "A made-up batch of **B** image–text pairs. Every positive pair (the diagonal) has cosine "
         "similarity **s₊**, every other pair **s₋**, plus some noise. Divide by the temperature τ, take "
         "the softmax of each row, and the loss of row i is −log of its diagonal entry. Drag τ down and "
         "watch the softmax sharpen; bring s₋ up to s₊ and the loss climbs to log B (chance).")
     c1, c2, c3, c4, c5 = st.columns(5)
-    b = c1.slider("batch size B", 2, 64, key=prefix + "toy_b")
-    tau = c2.select_slider("temperature τ", TOY_TAUS, key=prefix + "toy_tau")
-    s_pos = c3.slider("positive similarity s₊", -1.0, 1.0, step=0.05, key=prefix + "toy_pos")
-    s_neg = c4.slider("negative similarity s₋", -1.0, 1.0, step=0.05, key=prefix + "toy_neg")
-    noise = c5.slider("noise (sd)", 0.0, 0.5, step=0.01, key=prefix + "toy_noise")
+    b = url_slider("batch size B", "toy_b", TOY_URL, prefix, where=c1)
+    tau = url_slider("temperature τ", "toy_tau", TOY_URL, prefix, where=c2)
+    s_pos = url_slider("positive similarity s₊", "toy_pos", TOY_URL, prefix, where=c3)
+    s_neg = url_slider("negative similarity s₋", "toy_neg", TOY_URL, prefix, where=c4)
+    noise = url_slider("noise (sd)", "toy_noise", TOY_URL, prefix, where=c5)
     sim = lb.toy_similarity(b, s_pos, s_neg, noise, seed=0)
     lg = lb.logits(sim, tau)
     p = lb.row_softmax(lg)
@@ -253,8 +260,8 @@ def side_by_side(pairs: Pairs, other_key: str, other: Pairs, batch: Batch, tau: 
             st.markdown(f"**{label}** · {geometry} · τ = {run_tau:.3g} · batch loss "
                         f"**{run_batch.loss:.4f}**")
             if view == "similarity":  # τ-free: built once per batch
-                fig = cache.memo("side-similarity", key[0], key[1:], lambda: similarity_figure(
-                    run_batch, "similarity", run_tau, geometry, pairs.names, height=460))
+                fig = cache.memo("side-similarity", key[0], key[1:], lambda b=run_batch, t=run_tau, g=geometry:
+                                 similarity_figure(b, "similarity", t, g, pairs.names, height=460))
             else:
                 fig = softmax_figure_at_tau(run_batch, "rows", pairs.names, key, height=460)
             st.plotly_chart(fig, width="stretch", key=f"side_{label}_{view}")
@@ -262,8 +269,9 @@ def side_by_side(pairs: Pairs, other_key: str, other: Pairs, batch: Batch, tau: 
 
 # --- whole split -----------------------------------------------------------------------------
 
-def retrieval_section(key: str, pairs: Pairs) -> None:
-    """R@1/5/10 both ways on every held-out pair, and zero-shot per attribute."""
+def retrieval_section(key: str, pairs: Pairs, prefix: str) -> None:
+    """R@1/5/10 both ways on every held-out pair, and zero-shot per attribute (the attribute
+    menu's key: ``prefix + "zs_attr"``)."""
     rel = cache.relevance(key, pairs)
     a, b = pairs.names
     table = cache.memo("recall", key, (), lambda: ms.recall_both_ways(cache.full_similarity(key, pairs), rel,
@@ -286,9 +294,9 @@ def retrieval_section(key: str, pairs: Pairs) -> None:
         results = {attr: cache.zero_shot_scores(key, pairs, attr) for attr in attrs}
         st.markdown("**Zero-shot classification** (prompt = the caption naming only that attribute, e.g. “a star”): "
                     + ", ".join(f"{attr} **{results[attr][0]:.3f}**" for attr in attrs))
-        if st.session_state.get("sim.zs_attr") not in attrs:
-            st.session_state["sim.zs_attr"] = attrs[0]
-        attr = st.segmented_control("confusion matrix of", attrs, key="sim.zs_attr") or attrs[0]
+        if st.session_state.get(prefix + "zs_attr") not in attrs:
+            st.session_state[prefix + "zs_attr"] = attrs[0]
+        attr = st.segmented_control("confusion matrix of", attrs, key=prefix + "zs_attr") or attrs[0]
         accuracy, matrix, classes = results[attr]
         fig = cache.memo("confusion", key, (attr,), lambda: ps.confusion_figure(
             matrix, classes, f"Zero-shot {attr}: accuracy {accuracy:.3f}"))

@@ -9,13 +9,14 @@ and benchmarked on its own.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmviz.curves import MAX_POINTS, Series, XKind, prepare_series
+from mmviz.plots.series import MAX_POINTS, Series, XKind, prepare_series
 from mmviz.runs.store import ACTIVE_STATUSES, RunStore
 
 

@@ -19,10 +19,10 @@ from mmviz.runs.presets import list_presets, preset_configs
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TRAIN_PARAMS, resolve_config
 from mmviz.ui.forms import param_form
+from mmviz.ui.train_runs import PREFIX
 from mmviz.ui.url_state import UrlParam, seed_from_url
 
-PREFIX = "train."
-"""Session-state keys are PREFIX + the URL key: ``train.steps``, ``train.gaussian.n``..."""
+# Session-state keys are PREFIX (the Train page's entry's) + the URL key: ``train.steps``, ``train.gaussian.n``...
 TRAINABLE = [info.name for info in list_datasets() if models_for(info.name) and not info.user_file]
 MODELS = [info.name for info in list_models()]
 FORM_TRAIN_PARAMS = tuple(p for p in TRAIN_PARAMS if p.name != "device")  # device: its own menu
@@ -61,6 +61,12 @@ def url_spec(dataset: str, model: str) -> dict[str, UrlParam]:
     spec["device"] = UrlParam("auto", choices=["auto"] + [d["name"] for d in devices()])
     spec["name"] = UrlParam("")
     return spec
+
+
+def form_in_url(view: dict[str, UrlParam]) -> bool:
+    """Whether the link carries form fields (keys other than ``view``'s): a shared experiment,
+    so the page opens the form."""
+    return any(key not in view for key in st.query_params)
 
 
 def seed_state(extra: dict[str, UrlParam]) -> dict[str, UrlParam]:
@@ -111,7 +117,7 @@ def preset_gallery(store: RunStore) -> list[str]:
     presets = list_presets()
     launched: list[str] = []
     cards = []
-    for start in range(0, len(presets), PRESETS_PER_ROW):  # rows of cards: readable however many there are
+    for _ in range(0, len(presets), PRESETS_PER_ROW):  # rows of cards: readable however many there are
         cards += st.columns(PRESETS_PER_ROW)
     for preset, col in zip(presets, cards):
         with col.container(border=True, height="stretch"):

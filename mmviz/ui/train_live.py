@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from mmviz.curves import GROUPS, MetricGroup, XKind, format_duration, group_of, progress
-from mmviz.plots.curves import (RunCurve, curves_figure, curves_shape, empty_figure, refresh_curves_figure,
-                                run_colors)
+from mmviz.plots.curves import RunCurve, curves_figure, curves_shape, empty_figure, refresh_curves_figure, run_colors
+from mmviz.plots.series import GROUPS, MetricGroup, XKind, format_duration, group_of, progress
 from mmviz.runs import runner
 from mmviz.runs.store import ACTIVE_STATUSES
 from mmviz.ui.train_feed import MetricsFeed, RunMetrics
-from mmviz.ui.train_runs import STATUS_COLORS, get_feed, get_store, run_labels, status_signature
-from mmviz.ui.url_state import UrlParam
+from mmviz.ui.train_runs import PREFIX, STATUS_COLORS, get_feed, get_store, run_labels, status_signature
+from mmviz.ui.url_state import UrlParam, url_slider
 
 TICK_S = 1.0
 """Refresh interval of the curves while a selected run trains."""
@@ -31,7 +31,7 @@ WATCH_S = 5.0
 """Interval of the idle watcher (nothing selected is training)."""
 REFRESH_S = 5.0
 """How often a live tick asks the runner to look for trainers that died."""
-URL = {"smooth": UrlParam(0.6, 0.0, 0.99), "logy": UrlParam(False), "logx": UrlParam(False),
+URL = {"smooth": UrlParam(0.6, 0.0, 0.99, step=0.01), "logy": UrlParam(False), "logx": UrlParam(False),
        "x": UrlParam("step", choices=["step", "time"]), "more": UrlParam(False)}
 PLOTLY_CONFIG = {"displaylogo": False}
 
@@ -52,9 +52,9 @@ def curve_controls(prefix: str) -> CurveSettings:
     """The smoothing slider, log toggles, x-axis choice and the optimiser charts' switch
     (keys ``prefix + URL key``)."""
     smooth_col, x_col, logy_col, logx_col, more_col = st.columns([4, 2, 1, 1, 2], vertical_alignment="bottom")
-    smoothing = smooth_col.slider("smoothing", 0.0, 0.99, step=0.01, key=prefix + "smooth",
-                                  help="Exponential moving average weight (as in TensorBoard); the raw "
-                                       "curve stays faint behind. Held-out evaluations are not smoothed.")
+    smoothing = url_slider("smoothing", "smooth", URL, prefix, where=smooth_col,
+                           help="Exponential moving average weight (as in TensorBoard); the raw "
+                                "curve stays faint behind. Held-out evaluations are not smoothed.")
     x_kind = x_col.radio("x axis", ["step", "time"], key=prefix + "x", horizontal=True,
                          format_func=lambda x: "step" if x == "step" else "wall time")
     log_y = logy_col.toggle("log y", key=prefix + "logy")
@@ -77,8 +77,8 @@ def live_panel(selected: Sequence[str], settings: CurveSettings, runs: Sequence[
 def _refresh_runner(store) -> None:
     """Mark runs whose trainer died as interrupted (at most every REFRESH_S per session)."""
     now = time.monotonic()
-    if now - st.session_state.get("train.refreshed", 0.0) >= REFRESH_S:
-        st.session_state["train.refreshed"] = now
+    if now - st.session_state.get(PREFIX + "refreshed", 0.0) >= REFRESH_S:
+        st.session_state[PREFIX + "refreshed"] = now
         runner.refresh(store)
 
 
@@ -148,7 +148,7 @@ def _live(selected: list[str], settings: CurveSettings, signature: tuple) -> Non
                    else "No runs yet: launch a preset above to see two models learn side by side.")
         st.plotly_chart(empty_figure("Loss", message), key="curve.empty", config=PLOTLY_CONFIG)
         return
-    entries, figures = curve_figures(feed, chosen, settings, st.session_state.setdefault("train.figures", {}))
+    entries, figures = curve_figures(feed, chosen, settings, st.session_state.setdefault(PREFIX + "figures", {}))
     labels, colors = run_labels(chosen), run_colors(chosen) if len(chosen) > 1 else {}
     for run in chosen:
         _run_status(run, labels[run["id"]], entries[run["id"]].latest("steps_per_s"), colors.get(run["id"]))

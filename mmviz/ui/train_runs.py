@@ -7,24 +7,29 @@ from __future__ import annotations
 import time
 import zlib
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mmviz.curves import format_duration
 from mmviz.errors import MmvizError
 from mmviz.paths import mmviz_home
+from mmviz.plots.series import format_duration
 from mmviz.runs import runner
 from mmviz.runs.store import ACTIVE_STATUSES, RunStore
 from mmviz.runs.train_config import with_stored_defaults
+from mmviz.ui.pages import page_entry
 from mmviz.ui.train_feed import MetricsFeed
 
-SELECTED_KEY = "train.runs"
+PREFIX = page_entry("train").state_prefix
+"""The Train page's session-state prefix: its keys are ``train.runs``, ``train.steps``..."""
+SELECTED_KEY = PREFIX + "runs"
 """Session-state key of the selected run ids, comma-separated (mirrored in the URL as ``runs``)."""
-CONFIRM_KEY = "train.confirm_delete"
-ERRORS_KEY = "train.action_errors"
+CONFIRM_KEY = PREFIX + "confirm_delete"
+ERRORS_KEY = PREFIX + "action_errors"
+VISITED_KEY = PREFIX + "visited"
 TABLE_TICK_S = 5.0
 """How often the table redraws while a run is active (the curves have their own, faster tick)."""
 STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
@@ -69,6 +74,22 @@ def selected_ids(runs: Sequence[dict[str, Any]]) -> list[str]:
 def select(ids: Sequence[str]) -> None:
     """Make ``ids`` the selected runs (kept in the URL)."""
     st.session_state[SELECTED_KEY] = ",".join(dict.fromkeys(ids))
+
+
+def follow_launched(launched: Sequence[str]) -> None:
+    """Select the runs just launched (if any) and say so."""
+    if launched:
+        select(launched)
+        st.toast(f"Launched {len(launched)} run{'s' if len(launched) > 1 else ''}.", icon=":material/rocket_launch:")
+
+
+def follow_active_on_first_visit(runs: Sequence[dict[str, Any]]) -> None:
+    """On a session's first visit without runs in the link, select the runs that are training."""
+    if st.session_state.get(VISITED_KEY):
+        return
+    st.session_state[VISITED_KEY] = True
+    if not selected_ids(runs):
+        select([run["id"] for run in runs if run["status"] in ACTIVE_STATUSES])
 
 
 _summary_cache: dict[tuple[str, float], dict[str, float | None]] = {}
@@ -116,7 +137,8 @@ def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "error": run.get("error") or "", "id": run["id"],
         })
     return pd.DataFrame(rows, columns=["run", "status", "dataset", "model", "progress", "steps", "train loss",
-                                       "held-out R@1", "zero-shot acc.", "duration", "device", "reference", "error", "id"])
+                                       "held-out R@1", "zero-shot acc.", "duration", "device", "reference", "error",
+                                       "id"])
 
 
 def runs_table(store: RunStore, runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -137,7 +159,7 @@ def _table(store: RunStore) -> list[str]:
         # Row selections are row numbers: the table is a new widget whenever its runs change (one
         # added on top, one deleted), and starts with the same runs selected. New steps or metrics
         # keep the widget, so a live update neither redraws it from scratch nor loses a selection.
-        key=f"train.table.{zlib.crc32(','.join(frame['id']).encode()):08x}",
+        key=f"{PREFIX}table.{zlib.crc32(','.join(frame['id']).encode()):08x}",
         selection_default={"selection": {"rows": positions}},
         column_config={
             "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),

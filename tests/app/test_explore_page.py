@@ -111,7 +111,8 @@ def test_run_on_the_disk_with_exact_radii_legend_and_quality(tiny_run):
     assert 0 < float(metrics["trustworthiness (k = 10)"]) <= 1
     assert any("Spearman(level, depth)" in m.value for m in at.markdown)
     spec = figure(at, "explorer_specificity")
-    assert [t["name"] for t in spec["data"]] == ["caption level 1", "caption level 2", "caption level 3", "image", "text"]
+    assert [t["name"] for t in spec["data"]] == ["caption level 1", "caption level 2", "caption level 3", "image",
+                                                 "text"]
     assert at.dataframe  # the traversal table
     trav = figure(at, "explorer_traversal")
     assert any(t["name"] == "traversal to the origin" for t in trav["data"])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.figures import figure as _figure, xy
+from tests.app.figures import figure as _figure
+from tests.app.figures import xy
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "geometry.py")
 

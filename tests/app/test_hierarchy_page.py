@@ -48,11 +48,11 @@ def test_upload_errors_are_shown_not_raised():
 
 
 def test_train_mode_shows_runs_from_the_store(tmp_path, monkeypatch):
+    import os
+
     from mmviz.runs.loop import train_run
     from mmviz.runs.store import RunStore
     from mmviz.runs.train_config import resolve_config
-
-    import os
 
     store = RunStore(os.environ["MMVIZ_HOME"])
     for model in ("poincare-embed", "euclid-embed"):

@@ -44,7 +44,8 @@ def make_fake(n: int = 12, seed: int = 0, split: str = "train") -> PairedDataset
         "flag": rng.random(n) > 0.5,
         "caption": [f"caption {i} é" for i in range(n)],
         "attributes": [list(range(i % 3)) for i in range(n)],  # list cells, some empty
-        "level": pd.Categorical(rng.choice(["leaf", "root", "mid"], n), categories=["root", "mid", "leaf"], ordered=True),
+        "level": pd.Categorical(rng.choice(["leaf", "root", "mid"], n), categories=["root", "mid", "leaf"],
+                                ordered=True),
     })
     extras = {
         "covariance": rng.standard_normal((4, 4)),

@@ -7,8 +7,15 @@ import pytest
 from sklearn.datasets import load_digits
 
 from mmviz.data.digits import (
-    INFO, NUMBER_WORDS, TEMPLATES, build_vocab, caption, caption_length, load_digits_pairs, tokenize,
+    INFO,
+    NUMBER_WORDS,
+    TEMPLATES,
+    build_vocab,
+    caption,
+    caption_length,
+    load_digits_pairs,
     to_uint8_images,
+    tokenize,
 )
 from mmviz.data.registry import load
 from mmviz.errors import MmvizError

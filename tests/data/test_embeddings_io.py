@@ -11,7 +11,11 @@ import pandas as pd
 import pytest
 
 from mmviz.data.embeddings_io import (
-    GEOMETRIES, EmbeddingSet, load_embeddings, save_embeddings, summary, validate,
+    EmbeddingSet,
+    load_embeddings,
+    save_embeddings,
+    summary,
+    validate,
 )
 from mmviz.errors import MmvizError
 
@@ -400,7 +404,11 @@ def test_invalid_input_is_refused_with_a_specific_message(tmp_path, make, messag
     assert not (tmp_path / "unpickled").exists()
 
 
-def test_geometry_names_match_the_cli_choices():
-    from mmviz.commands.check import GEOMETRY_CHOICES
+def test_the_cli_offers_every_geometry_the_reader_knows():
+    from mmviz.cli import build_parser
+    from mmviz.geometry import GEOMETRY_NAMES
 
-    assert GEOMETRY_CHOICES == GEOMETRIES
+    sub = next(a for a in build_parser()._actions if a.dest == "verb")
+    for verb in ("check", "project"):
+        geometry = next(a for a in sub.choices[verb]._actions if a.dest == "geometry")
+        assert tuple(geometry.choices) == GEOMETRY_NAMES

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmviz.data import registry
-from mmviz.data import wordnet_build
+from mmviz.data import registry, wordnet_build
 from mmviz.data.hierarchies import MAX_TREE_NODES, hierarchy_from_edges, load_tree
 from mmviz.errors import MmvizError
 from mmviz.paths import ASSETS

@@ -12,8 +12,12 @@ from mmviz.data import trifeature as tf
 from mmviz.data.captions import NAMED_SETS, decode
 from mmviz.data.registry import get_info, load, resolve_params
 from mmviz.data.trifeature_datasets import (
-    is_test_combination, load_trifeature, load_trifeature_captions, load_trifeature_pairs,
-    split_combinations, texture_color_mapping,
+    is_test_combination,
+    load_trifeature,
+    load_trifeature_captions,
+    load_trifeature_pairs,
+    split_combinations,
+    texture_color_mapping,
 )
 from mmviz.errors import MmvizError
 

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from mmviz.metrics.graph import (
-    average_distortion, closure_scores, depth_spearman, edge_scores, graph_distances, hierarchy_scores,
-    positives_matrix, ranking_scores,
+    average_distortion,
+    closure_scores,
+    depth_spearman,
+    edge_scores,
+    graph_distances,
+    hierarchy_scores,
+    positives_matrix,
+    ranking_scores,
 )
 
 

@@ -16,8 +16,8 @@ from mmviz.ui import similarity_data as sd
 
 
 def test_sphere_similarity_is_the_cosine_of_directions():
-    np.testing.assert_allclose(ms.similarity_matrix(np.array([[3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 2.0]]), "sphere"),
-                               [[0.6, 0.8]])
+    np.testing.assert_allclose(
+        ms.similarity_matrix(np.array([[3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 2.0]]), "sphere"), [[0.6, 0.8]])
 
 
 def test_euclidean_similarity_is_minus_distance():
@@ -84,7 +84,8 @@ def test_pair_relevance_counts_every_caption_true_of_the_image():
 def test_pair_relevance_by_label_or_identity():
     lab = pd.DataFrame({"label": [1, 2, 1]})
     np.testing.assert_array_equal(ms.pair_relevance(lab, lab), [[1, 0, 1], [0, 1, 0], [1, 0, 1]])
-    np.testing.assert_array_equal(ms.pair_relevance(pd.DataFrame(index=range(2)), pd.DataFrame(index=range(2))), np.eye(2))
+    no_labels = pd.DataFrame(index=range(2))
+    np.testing.assert_array_equal(ms.pair_relevance(no_labels, no_labels), np.eye(2))
 
 
 CAPS = pd.DataFrame({

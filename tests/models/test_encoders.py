@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from mmviz.models.encoders import (
-    ConvEncoder, EncoderSizes, MLPEncoder, Projection, TextEncoder, build_encoder, describe_modality,
+    ConvEncoder,
+    EncoderSizes,
+    MLPEncoder,
+    Projection,
+    TextEncoder,
+    build_encoder,
+    describe_modality,
 )
 
 

@@ -19,7 +19,8 @@ import torch
 from mmviz.errors import MmvizError
 from mmviz.runs.checkpoint import checkpoint_info, load_checkpoint
 from mmviz.runs.evaluate import export_embeddings, prepare_eval_set
-from mmviz.runs.loop import EMBEDDINGS_FILE, batch_indices, cpu_threads, load_run_model, lr_at, train_run
+from mmviz.runs.files import EMBEDDINGS_FILE
+from mmviz.runs.loop import batch_indices, cpu_threads, load_run_model, lr_at, train_run
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TrainParams, apply_overrides, resolve_config
 

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from mmviz.data.registry import load
+from mmviz.geometry import disk
 from mmviz.metrics.graph import edge_scores, graph_distances, hierarchy_scores
 from mmviz.trees.construct import (
-    PolarPoints, bits_needed, construct, disk_pairwise_dist, max_degree, polar_pairwise_dist, sala_scale,
+    PolarPoints,
+    bits_needed,
+    construct,
+    max_degree,
+    polar_pairwise_dist,
+    sala_scale,
     tree_order,
 )
 
@@ -66,7 +72,8 @@ def test_polar_distance_matches_the_disk_formula_where_float64_suffices():
     bits = 80
     polar = PolarPoints(radius, np.array([int(round(t * 2**bits)) for t in theta], dtype=object), bits,
                         int(round(2 * math.pi * 2**bits)))
-    assert polar_pairwise_dist(polar) == pytest.approx(disk_pairwise_dist(polar.to_disk()), rel=1e-7, abs=1e-9)
+    assert polar_pairwise_dist(polar) == pytest.approx(disk.pairwise_dist(polar.to_disk(), boundary="inf"),
+                                                       rel=1e-7, abs=1e-9)
 
 
 def test_high_precision_keeps_deep_siblings_apart():
@@ -79,7 +86,9 @@ def test_high_precision_keeps_deep_siblings_apart():
     leaves = [13, 14, 15]
     assert d[12, leaves] == pytest.approx([tau] * 3, abs=1e-6)
     # two leaves meet at their parent at angle 2π/4·k: d = 2τ + 2 log sin(θ/2) + o(1)
-    assert d[13, 14] == pytest.approx(2 * math.acosh(math.cosh(tau) ** 2 - math.sinh(tau) ** 2 * math.cos(math.pi / 2)) / 2, rel=1e-6)
+    # (exactly: the hyperbolic law of cosines with two sides τ and the angle π/2 between them)
+    leaf_to_leaf = math.acosh(math.cosh(tau) ** 2 - math.sinh(tau) ** 2 * math.cos(math.pi / 2))
+    assert d[13, 14] == pytest.approx(leaf_to_leaf, rel=1e-6)
     rough = construct(parent, tau, "float64")
     assert not np.allclose(rough.pairwise_dist()[12, leaves], tau, atol=1e-3)  # float64 has collapsed
     assert edge_scores(d, np.stack([np.arange(1, 16), parent[1:]], 1))["map"] == 1.0

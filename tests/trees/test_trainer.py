@@ -16,7 +16,8 @@ from mmviz.data.registry import load
 from mmviz.errors import MmvizError
 from mmviz.models.registry import get_model_info, models_for
 from mmviz.runs.checkpoint import load_checkpoint
-from mmviz.runs.embeddings import EMBEDDINGS_FILE, run_embeddings
+from mmviz.runs.embeddings import run_embeddings
+from mmviz.runs.files import EMBEDDINGS_FILE
 from mmviz.runs.loop import train_run
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import resolve_config

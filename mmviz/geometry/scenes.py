@@ -1,4 +1,4 @@
-"""What the Geometry page draws on the Poincaré disk, computed through :mod:`mmviz.geometry`.
+"""What the Geometry page draws on the Poincaré disk, computed with :mod:`mmviz.geometry.disk`.
 
 Everything is returned in *unit-disk* coordinates (ball coordinates × √c), so the picture is
 always the unit disk whatever the curvature; distances are measured in the ball of curvature −c.
@@ -8,14 +8,14 @@ drawn object alike — the picture changes, the distances do not.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
-import torch
 
-from mmviz.geometry import get_geometry
+from mmviz.geometry import disk
 
 
 def polar_to_disk(radius_frac: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
@@ -27,39 +27,36 @@ def polar_to_disk(radius_frac: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
 class DiskFrame:
     """The ball of curvature −c seen as the unit disk, optionally recentred on a point.
 
-    ``to_view`` maps ball coordinates to what is drawn: recentre, then scale by √c.
+    ``to_view`` maps ball coordinates to what is drawn: scale by √c, then recentre (the two
+    commute with Möbius maps, :mod:`mmviz.geometry.disk`).
     """
 
     def __init__(self, curvature: float, center: np.ndarray | None = None) -> None:
-        self.geometry = get_geometry("poincare", curvature)
         self.scale = float(np.sqrt(curvature))
-        self.center = None if center is None else torch.as_tensor(center, dtype=torch.float64)
+        self.center = None if center is None else np.asarray(center, np.float64) * self.scale
 
-    def from_unit(self, p: np.ndarray) -> torch.Tensor:
-        """(…, 2) unit-disk coordinates → ball coordinates (float64 tensor)."""
-        return torch.as_tensor(np.asarray(p, dtype=np.float64) / self.scale)
+    def from_unit(self, p: np.ndarray) -> np.ndarray:
+        """(…, 2) unit-disk coordinates → ball coordinates (float64)."""
+        return np.asarray(p, dtype=np.float64) / self.scale
 
-    def to_view(self, x: torch.Tensor) -> np.ndarray:
-        """(…, 2) ball coordinates → (…, 2) drawn unit-disk coordinates."""
-        if self.center is not None:
-            x = self.geometry.mobius_recenter(x, self.center.expand_as(x))
-        return (x * self.scale).numpy()
+    def to_view(self, x: np.ndarray) -> np.ndarray:
+        """(N, 2) ball coordinates → (N, 2) drawn unit-disk coordinates."""
+        unit = np.asarray(x, np.float64) * self.scale
+        return unit if self.center is None else disk.recenter(unit, self.center)
 
 
 def grid_lines(frame: DiskFrame, n_rays: int = 12, radii=(1.0, 2.0, 3.0), n: int = 240) -> list[np.ndarray]:
     """The faint geodesic grid: ``n_rays`` diameters and hyperbolic circles of the given radii
     (in units of 1/√c) around the origin, each an (n, 2) polyline in view coordinates."""
-    geo, lines = frame.geometry, []
-    t = np.linspace(-1, 1, n)[:, None]
+    lines = []
+    t = np.linspace(-1, 1, n)
     for k in range(n_rays // 2):
         a = np.pi * k / (n_rays // 2)
         # a diameter, sampled evenly in hyperbolic length out to radius 6/√c
-        direction = torch.tensor([np.cos(a), np.sin(a)], dtype=torch.float64)
-        pts = geo.expmap0(torch.as_tensor(t * 6.0 / frame.scale) * direction)
-        lines.append(frame.to_view(pts))
-    origin = torch.zeros(2, dtype=torch.float64)
+        unit = disk.polar(np.abs(6.0 * t), np.where(t < 0, a + np.pi, a))
+        lines.append(frame.to_view(unit / frame.scale))
     for r in radii:
-        lines.append(frame.to_view(geo.circle_points(origin, r / frame.scale, n)))
+        lines.append(frame.to_view(disk.circle(np.zeros(2), r, n) / frame.scale))
     return lines
 
 
@@ -88,20 +85,20 @@ def distance_scene(unit_points: np.ndarray, labels: list[str], curvature: float,
     base = DiskFrame(curvature)
     x = base.from_unit(unit_points)
     frame = DiskFrame(curvature, x[recenter] if recenter is not None else None)
-    geo = frame.geometry
+    unit = np.asarray(unit_points, np.float64)
     view = frame.to_view(x)
     scene = DistanceScene(labels=list(labels), points=view, grid=grid_lines(frame))
     rows = []
     for i, j in combinations(range(len(x)), 2):
-        scene.geodesics.append(frame.to_view(geo.geodesic_points(x[i], x[j], 96)))
+        scene.geodesics.append(frame.to_view(disk.geodesic(unit[i], unit[j], 96) / frame.scale))
         scene.chords.append(view[[i, j]])
         rows.append({
             "pair": f"{labels[i]}–{labels[j]}",
-            "hyperbolic": float(geo.dist(x[i], x[j])),
+            "hyperbolic": float(disk.pairwise_dist(unit[i:i + 1], unit[j:j + 1])[0, 0]) / frame.scale,
             "Euclidean (drawn)": float(np.linalg.norm(view[i] - view[j])),
         })
     for i in range(len(x)):
-        scene.circles.append(frame.to_view(geo.circle_points(x[i], circle_radius, 128)))
+        scene.circles.append(frame.to_view(disk.circle(unit[i], circle_radius * frame.scale, 128) / frame.scale))
     table = pd.DataFrame(rows)
     table["ratio"] = table["hyperbolic"] / table["Euclidean (drawn)"].clip(lower=1e-12)
     scene.table = table
@@ -115,16 +112,16 @@ def tree_scene(layout: np.ndarray, edges: np.ndarray, curvature: float, recenter
 
     layout: (N, 2) ball coordinates; edges: (E, 2) (child, parent) indices.
     """
-    x = torch.as_tensor(layout, dtype=torch.float64)
+    x = np.asarray(layout, np.float64)
     frame = DiskFrame(curvature, x[recenter] if recenter is not None else None)
-    arcs = [frame.to_view(frame.geometry.geodesic_points(x[c], x[p], n)) for c, p in edges]
+    unit = x * frame.scale
+    arcs = [frame.to_view(disk.geodesic(unit[c], unit[p], n) / frame.scale) for c, p in edges]
     return frame.to_view(x), arcs, grid_lines(frame)
 
 
 def distances_from(points: np.ndarray, curvature: float, index: int | None = None) -> np.ndarray:
     """(N,) hyperbolic distance of each ball point from point ``index`` (the origin if None)."""
-    geo = get_geometry("poincare", curvature)
-    x = torch.as_tensor(points, dtype=torch.float64)
+    unit = np.asarray(points, np.float64) * math.sqrt(curvature)
     if index is None:
-        return geo.dist0(x).numpy()
-    return geo.dist(x, x[index].expand_as(x)).numpy()
+        return disk.dist0(unit) / math.sqrt(curvature)
+    return disk.pairwise_dist(unit, unit[index:index + 1])[:, 0] / math.sqrt(curvature)

@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
 from mmviz.errors import MmvizError
-from mmviz.geometry import get_geometry
+from mmviz.geometry import HYPERBOLIC, get_geometry
+from mmviz.geometry import disk as unit_disk
+from mmviz.paths import cache_dir
 
 METHODS = ("radial", "tangent-pca", "umap", "identity")
 SPECIFICITY = {
@@ -46,11 +47,9 @@ SPECIFICITY = {
     "mean": "angle to the mean direction",
     "root": "angle to a chosen root",
 }
-HYPERBOLIC = ("poincare", "lorentz")
-# Largest display radius: points whose tanh(d/2) rounds to 1 in float64 (d > ~35) are kept
+# Points whose tanh(d/2) rounds to 1 in float64 (d > ~35) are kept at geometry.disk.MAX_RADIUS,
 # ~4.5 ulps inside the boundary (enough that |(x, y)| recomputed from rounded coordinates
 # stays < 1), so every point is strictly inside the disk.
-MAX_RADIUS = 1.0 - 1e-15
 # Non-hyperbolic depths have no natural hyperbolic scale: they are drawn with the largest at
 # this display distance from the centre (tanh(4/2) = 0.96 of the radius), readable and not
 # crushed against the rim.
@@ -83,86 +82,7 @@ class Projection:
     @property
     def radius(self) -> np.ndarray:
         """Display hyperbolic distance from the centre, 2 artanh|u|: (N,)."""
-        return disk_dist0(self.disk)
-
-
-# --------------------------------------------------------------------------- disk maths
-
-
-def disk_dist0(u: np.ndarray) -> np.ndarray:
-    """Unit-disk distance from the centre 2 artanh|u|. u: (N, 2) -> (N,)."""
-    r = np.minimum(np.linalg.norm(u, axis=-1), MAX_RADIUS)
-    return 2.0 * np.arctanh(r)
-
-
-def disk_pairwise(u: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
-    """Unit-disk (curvature -1) distances between rows: (N, 2), (M, 2) -> (N, M), float64.
-
-    2 asinh(|u - v| / sqrt((1 - |u|^2)(1 - |v|^2))): accurate for near points (no arccosh(1 + z)).
-    """
-    v = u if v is None else v
-    u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
-    # 1 - |u|^2 floored at 1e-300: points rounded onto the boundary stay finite.
-    au = np.maximum(1.0 - (u * u).sum(-1), 1e-300)
-    av = np.maximum(1.0 - (v * v).sum(-1), 1e-300)
-    chord = np.sqrt(np.maximum(((u[:, None, :] - v[None, :, :]) ** 2).sum(-1), 0.0))
-    return 2.0 * np.arcsinh(chord / np.sqrt(au[:, None] * av[None, :]))
-
-
-def mobius_add(a: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Unit-disk Möbius addition a ⊕ z = (a + z) / (1 + conj(a) z) (complex form).
-
-    a: (2,) or (N, 2), z: (N, 2) -> (N, 2). An isometry of the disk taking 0 to a.
-    """
-    ac = np.asarray(a, np.float64)[..., 0] + 1j * np.asarray(a, np.float64)[..., 1]
-    zc = np.asarray(z, np.float64)[..., 0] + 1j * np.asarray(z, np.float64)[..., 1]
-    out = (ac + zc) / (1.0 + np.conj(ac) * zc)
-    return _inside(np.stack([out.real, out.imag], axis=-1))
-
-
-def recenter(disk: np.ndarray, center: np.ndarray | int) -> np.ndarray:
-    """Möbius-move ``center`` (a point (2,) or a row index) to the origin; distances unchanged.
-
-    disk: (N, 2) -> (N, 2).
-    """
-    c = disk[int(center)] if np.ndim(center) == 0 else np.asarray(center, np.float64)
-    if not np.linalg.norm(c) < 1.0:
-        raise MmvizError("the recentring point must lie inside the unit disk")
-    return mobius_add(-c, disk)
-
-
-def disk_geodesic(a: np.ndarray, b: np.ndarray, n: int = 24) -> np.ndarray:
-    """n points on the unit-disk geodesic from a to b (endpoints included): (2,), (2,) -> (n, 2).
-
-    Möbius-move a to 0 (w = (b - a)/(1 - conj(a) b)); from 0 the geodesic is the segment to w,
-    at hyperbolic fraction t: tanh(t artanh|w|) w/|w|; then move back with a ⊕ ·.
-    """
-    ac, bc = complex(a[0], a[1]), complex(b[0], b[1])
-    w = (bc - ac) / (1.0 - np.conj(ac) * bc)
-    t = np.linspace(0.0, 1.0, n)
-    r = abs(w)
-    s = np.tanh(t * np.arctanh(min(r, MAX_RADIUS))) * (w / r) if r > 0 else np.zeros(n, dtype=complex)
-    z = (ac + s) / (1.0 + np.conj(ac) * s)
-    return np.stack([z.real, z.imag], axis=1)
-
-
-def _inside(u: np.ndarray) -> np.ndarray:
-    """Rescale rows with |u| >= 1 (rounding) to MAX_RADIUS. u: (N, 2) -> (N, 2)."""
-    r = np.linalg.norm(u, axis=-1, keepdims=True)
-    return np.where(r > MAX_RADIUS, u * (MAX_RADIUS / np.maximum(r, 1e-300)), u)
-
-
-def _expmap0_2d(w: np.ndarray) -> np.ndarray:
-    """Unit-disk exp at the centre with the Riemannian norm: |w| -> radius tanh(|w|/2). (N, 2) -> (N, 2)."""
-    n = np.linalg.norm(w, axis=-1, keepdims=True)
-    factor = np.where(n > 0, np.tanh(n / 2.0) / np.maximum(n, 1e-300), 0.5)
-    return _inside(w * factor)
-
-
-def _polar(radius: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Display distance from the centre and angle -> unit-disk points. (N,), (N,) -> (N, 2)."""
-    r = np.minimum(np.tanh(radius / 2.0), MAX_RADIUS)
-    return np.stack([r * np.cos(angle), r * np.sin(angle)], axis=-1)
+        return unit_disk.dist0(self.disk)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -287,7 +207,7 @@ def _radial(points, geometry, curvature, depth) -> tuple[np.ndarray, float | Non
         radius = (PROXY_MIN + (FIT_RADIUS - PROXY_MIN) * (depth - lo) / span) if span > 0 else np.ones_like(depth)
         unit = None
         notes.append(f"radius = the specificity proxy min-max scaled to [{PROXY_MIN:g}, {FIT_RADIUS:g}]")
-    return _polar(radius, angle), unit, notes
+    return unit_disk.polar(radius, angle), unit, notes
 
 
 def hyperboloid(points: np.ndarray, geometry: str, curvature: float) -> np.ndarray:
@@ -361,10 +281,10 @@ def _tangent_pca(points, geometry, curvature, depth) -> tuple[np.ndarray, float 
         origin[0, 0] = 1.0
         origin_tangent = _hyp_logmap0(_unboost(mean, origin))
         axes = _pca_axes(tangent, tangent.mean(axis=0)) if tangent.shape[1] > 2 else np.eye(2)
-        disk = _expmap0_2d(tangent @ axes)
+        disk = unit_disk.expmap0(tangent @ axes)
         # Put the original origin (projected the same way) at the centre of the picture.
-        centre = _expmap0_2d(origin_tangent @ axes)[0]
-        return recenter(disk, centre), math.sqrt(curvature), ["PCA of tangent vectors at the Fréchet mean"]
+        centre = unit_disk.expmap0(origin_tangent @ axes)[0]
+        return unit_disk.recenter(disk, centre), math.sqrt(curvature), ["PCA of tangent vectors at the Fréchet mean"]
     x = _space(points, geometry)
     if geometry == "sphere":
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
@@ -373,7 +293,7 @@ def _tangent_pca(points, geometry, curvature, depth) -> tuple[np.ndarray, float 
         xy = x @ _pca_axes(x, x.mean(axis=0)) if x.shape[1] > 2 else x
     top = float(np.linalg.norm(xy, axis=1).max()) if len(xy) else 0.0
     unit = FIT_RADIUS / top if top > FIT_RADIUS or geometry == "sphere" else 1.0
-    return _expmap0_2d(xy * unit), (unit if geometry == "euclidean" else None), []
+    return unit_disk.expmap0(xy * unit), (unit if geometry == "euclidean" else None), []
 
 
 def _identity(points, geometry, curvature, depth) -> tuple[np.ndarray, float | None, list[str]]:
@@ -381,7 +301,7 @@ def _identity(points, geometry, curvature, depth) -> tuple[np.ndarray, float | N
     if d != 2:
         raise MmvizError(f"identity needs 2-D points (3 coordinates for lorentz), got dimension {d}")
     if geometry in HYPERBOLIC:
-        return _inside(_unit_ball(points, geometry, curvature)), math.sqrt(curvature), []
+        return unit_disk.inside(_unit_ball(points, geometry, curvature)), math.sqrt(curvature), []
     x = np.asarray(points, np.float64)
     if geometry == "sphere" or not (np.linalg.norm(x, axis=1) < 1.0).all():
         raise MmvizError("identity needs Poincaré/Lorentz points, or 2-D unit-disk coordinates (all |x| < 1)")
@@ -396,7 +316,6 @@ def umap_disk(points: np.ndarray, geometry: str, curvature: float, *, n_neighbor
     Input metric: umap's ``poincare`` on unit-ball coordinates (hyperbolic), ``cosine``
     (sphere), ``euclidean``. numba's compiled code is cached under MMVIZ_HOME/cache/numba.
     """
-    from mmviz.paths import cache_dir
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir("numba")))
     if progress:
@@ -418,7 +337,7 @@ def umap_disk(points: np.ndarray, geometry: str, curvature: float, *, n_neighbor
         warnings.filterwarnings("ignore", message="gradient function is not yet implemented")
         xy = np.asarray(reducer.fit_transform(x.astype(np.float32)), np.float64)
     z = np.sqrt(1.0 + (xy * xy).sum(1))
-    return _inside(xy / (1.0 + z)[:, None])
+    return unit_disk.inside(xy / (1.0 + z)[:, None])
 
 
 def _umap(points, geometry, curvature, depth, **kw) -> tuple[np.ndarray, float | None, list[str]]:
@@ -426,7 +345,7 @@ def _umap(points, geometry, curvature, depth, **kw) -> tuple[np.ndarray, float |
     # UMAP's layout has no origin: recentre on the Lorentz centroid of the most generic 1 %.
     generic = np.argsort(depth, kind="stable")[: max(1, len(depth) // 100)]
     centre = _lorentz_centroid(disk[generic])
-    return recenter(disk, centre), None, ["recentred on the centroid of the most generic 1 % of points"]
+    return unit_disk.recenter(disk, centre), None, ["recentred on the centroid of the most generic 1 % of points"]
 
 
 def _lorentz_centroid(u: np.ndarray) -> np.ndarray:
@@ -485,69 +404,3 @@ def project_set(es, method: str = "radial", **kw) -> Projection:
     metadata column, if any, is the sphere's raw-norm proxy)."""
     raw = es.metadata["raw_norm"].to_numpy(np.float64) if "raw_norm" in es.metadata else None
     return project(es.points, es.geometry, es.curvature, method, raw_norm=raw, **kw)
-
-
-# --------------------------------------------------------------------------- quality
-
-
-def trustworthiness_from_distances(d_high: np.ndarray, d_low: np.ndarray, k: int = 10) -> float:
-    """Trustworthiness (Venna & Kaski; scikit-learn's definition) from two (n, n) distance matrices.
-
-    1 - 2/(n k (2n - 3k - 1)) Σ_i Σ_{j ∈ kNN_low(i)} max(0, rank_high(i, j) - k). Written out
-    because scikit-learn measures the embedded space with Euclidean distance only, and the
-    disk needs the hyperbolic one; the test checks it against scikit-learn's.
-    """
-    n = d_high.shape[0]
-    if not 1 <= k < n / 2:
-        raise MmvizError(f"trustworthiness needs 1 <= k < n/2, got k = {k}, n = {n}")
-    high, low = d_high.astype(np.float64).copy(), d_low.astype(np.float64).copy()
-    np.fill_diagonal(high, np.inf)
-    np.fill_diagonal(low, np.inf)
-    order = np.argsort(high, axis=1, kind="stable")
-    ranks = np.empty((n, n), dtype=np.int64)
-    ranks[np.arange(n)[:, None], order] = np.arange(1, n + 1)[None, :]
-    nn_low = np.argsort(low, axis=1, kind="stable")[:, :k]
-    excess = ranks[np.arange(n)[:, None], nn_low] - k
-    t = float(np.clip(excess, 0, None).sum())
-    return 1.0 - t * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
-
-
-def quality(points: np.ndarray, proj: Projection, *, k: int = 10, sample: int = 2000, seed: int = 0) -> dict:
-    """Quality read-outs of a projection of ``points`` (N, D).
-
-    radius_spearman: Spearman(original depth, display distance from the centre), all points.
-    trustworthiness: at k on a sample of ``sample`` points, original vs display distances.
-    distortion: mean |s d_disk / d_orig - 1| over the sample's pairs, with s = 1/unit (hyperbolic:
-    the disk is in the original units) or, without units, the median ratio d_orig / d_disk.
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _quality(points, proj, k=k, sample=sample, seed=seed)
-
-
-def _quality(points: np.ndarray, proj: Projection, *, k: int, sample: int, seed: int) -> dict:
-    start = time.perf_counter()
-    n = len(points)
-    radius = proj.radius
-    if n > 1 and np.ptp(proj.depth) > 0 and np.ptp(radius) > 0:
-        rho = float(spearmanr(proj.depth, radius).statistic)
-    else:
-        rho = float("nan")
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
-    geo = get_geometry(proj.geometry, proj.curvature)
-    d_high = geo.pairwise_dist(torch.as_tensor(np.asarray(points, np.float64)[idx])).numpy()
-    d_low = disk_pairwise(proj.disk[idx])
-    m = len(idx)
-    trust = trustworthiness_from_distances(d_high, d_low, k) if m > 2 * k + 1 else float("nan")
-    iu = np.triu_indices(m, 1)
-    hi, lo = d_high[iu], d_low[iu]
-    keep = hi > 1e-12  # duplicates have no relative distortion
-    hi, lo = hi[keep], lo[keep]
-    if proj.unit:
-        scale = 1.0 / proj.unit
-    else:
-        ratio = hi[lo > 0] / lo[lo > 0]
-        scale = float(np.median(ratio)) if len(ratio) else 1.0
-    distortion = float(np.mean(np.abs(scale * lo / hi - 1.0))) if len(hi) else float("nan")
-    return {"radius_spearman": rho, "trustworthiness": trust, "k": k, "distortion": distortion,
-            "sample": m, "n": n, "seconds": time.perf_counter() - start}

@@ -1,14 +1,17 @@
-"""Your own hierarchy: an edge-list CSV (child, parent) checked and turned into a :class:`Hierarchy`."""
+"""Your own hierarchy: an edge-list CSV (child, parent) checked and turned into a :class:`Hierarchy`,
+and the ``edgelist`` dataset that loads one from a file."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mmviz.data.base import Hierarchy
+from mmviz.data.base import DatasetInfo, Hierarchy, ParamSpec
 from mmviz.data.hierarchies import hierarchy_from_edges
+from mmviz.data.registry import register
 from mmviz.errors import MmvizError
 
 MAX_UPLOAD_NODES = 5000
@@ -61,3 +64,21 @@ def parse_edge_list(data: bytes, name: str = "upload") -> Hierarchy:
         message = str(err).replace(f"{name}: ", "")
         raise MmvizError(f"not a hierarchy: {message} (every node but one root needs a parent, "
                          "and no node may be its own ancestor)") from None
+
+
+@register(DatasetInfo(
+    name="edgelist",
+    description="Your own hierarchy: an edge-list CSV (child,parent per row) on this machine, checked "
+    "on load (one root, no cycles, at most 5,000 nodes). The Hierarchy lab saves an upload and trains on it.",
+    kind="hierarchy",
+    params=(ParamSpec("path", "str", "", "path of the CSV/TSV file with one child,parent edge per row"),),
+    splits=("train",),
+    user_file=True,
+))
+def load_edgelist(split: str = "train", path: str = "") -> Hierarchy:
+    if not path:
+        raise MmvizError("dataset 'edgelist' needs a path: --set data.path=FILE.csv")
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise MmvizError(f"edge list {path} does not exist")
+    return parse_edge_list(file.read_bytes(), name=file.name)

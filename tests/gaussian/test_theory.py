@@ -1,4 +1,4 @@
-"""The closed-form references of mmviz.gaussian_theory against Monte Carlo and against
+"""The closed-form references of mmviz.gaussian.theory against Monte Carlo and against
 numerical optimisation of the population loss over general encoders."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmviz import gaussian_theory as gt
 from mmviz.data.gaussian import gaussian_model
 from mmviz.errors import MmvizError
-from mmviz.losses.tilts import gaussian_conditional_nll
+from mmviz.gaussian import theory as gt
+from mmviz.gaussian.tilts import gaussian_conditional_nll
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,27 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from mmviz.curves import (GROUPS, MAX_POINTS, ema, format_duration, group_of, metric_label, minmax_indices,
-                          prepare_series, progress)
-from mmviz.plots.curves import (LEGEND_GREY, MODEL_COLORS, RUN_PALETTE, RunCurve, curves_figure, curves_shape,
-                                refresh_curves_figure, run_colors)
+from mmviz.plots.curves import (
+    LEGEND_GREY,
+    MODEL_COLORS,
+    RUN_PALETTE,
+    RunCurve,
+    curves_figure,
+    curves_shape,
+    refresh_curves_figure,
+    run_colors,
+)
+from mmviz.plots.series import (
+    GROUPS,
+    MAX_POINTS,
+    ema,
+    format_duration,
+    group_of,
+    metric_label,
+    minmax_indices,
+    prepare_series,
+    progress,
+)
 
 
 @pytest.mark.parametrize("name, group", [
@@ -17,7 +34,8 @@ from mmviz.plots.curves import (LEGEND_GREY, MODEL_COLORS, RUN_PALETTE, RunCurve
     ("eval/contrastive", "terms"), ("eval/r1_image_to_text", "retrieval"), ("eval/r5_u_to_v", "retrieval"),
     ("eval/zeroshot_color", "zeroshot"), ("temperature", "temperature"), ("curvature", "curvature"),
     ("alpha_0", "curvature"), ("eval/dist0_level1", "depth"), ("eval/rawnorm_level3", "depth"),
-    ("eval/dist0_image", "modality_depth"), ("eval/rawnorm_u", "modality_depth"), ("eval/dist0_chain", "hierarchy"), ("eval/rawnorm_spearman_bal", "hierarchy"),
+    ("eval/dist0_image", "modality_depth"), ("eval/rawnorm_u", "modality_depth"), ("eval/dist0_chain", "hierarchy"),
+    ("eval/rawnorm_spearman_bal", "hierarchy"),
     ("eval/dist0_spearman_all_ceiling", "hierarchy"), ("eval/alignment", "sphere"),
     ("eval/uniformity_text", "sphere"), ("eval/modality_gap", "sphere"), ("train/lr", "lr"),
     ("train/grad_norm", "grad"), ("steps_per_s", "speed"), ("samples_per_s", "samples"),

@@ -100,7 +100,7 @@ def test_infonce_tilts_and_generation(store):
 
 def test_mlp_encoders_are_compared_through_importance_sampling():
     from mmviz.data.registry import load
-    from mmviz.models.gaussian_linear import compare
+    from mmviz.gaussian.models import compare
 
     test = load("gaussian", "test", **SMALL)
     model = build_model("gauss-l2", test, dim=2, encoder="mlp")
@@ -114,10 +114,12 @@ def test_mlp_encoders_are_compared_through_importance_sampling():
 
 @pytest.mark.slow
 def test_tilts_on_digits_retrieve_and_classify(store):
-    """The L2 tilt on digits ↔ captions learns retrieval; classification as retrieval, then a
-    fine-tuning step over the class captions lowers its loss."""
+    """The L2 tilt on digits ↔ captions learns retrieval; classification as retrieval agrees with
+    the engine's zero-shot metric, then a fine-tuning step over the class captions lowers its loss
+    and raises the accuracy."""
     from mmviz.data.registry import load
-    from mmviz.models.gaussian_linear import classification_accuracy, digits_run, finetune_classifier
+    from mmviz.gaussian.models import classification_accuracy, finetune_classifier
+    from mmviz.gaussian.presets import digits_run
 
     config = resolve_config({**digits_run("l2", "l2", steps=150), "device": "cpu", "threads": 1,
                              "eval_every": 150})
@@ -131,6 +133,13 @@ def test_tilts_on_digits_retrieve_and_classify(store):
     images, labels = torch.tensor(data.modalities["image"]), torch.tensor(data.metadata["label"].to_numpy())
     prompts = torch.tensor(data.extras["prompts"])
     before = classification_accuracy(model, images, labels, prompts)
-    losses = finetune_classifier(model, images, labels, prompts, steps=30)
+    # The engine scores the same 360 test images by the same argmax (eval_size covers the split),
+    # so the two agree up to float32 rounding of the mean, not merely "both above chance".
+    assert before == pytest.approx(latest["eval/zeroshot_label"], abs=1e-6)
+    losses = finetune_classifier(model, images, labels, prompts, steps=60)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
-    assert classification_accuracy(model, images, labels, prompts) >= before - 0.02
+    # Fine-tuning on these labelled images must help, not merely "not hurt by more than 2 points":
+    # seeded, it goes 287 → 311 of 360 (+6.7 points; 30 steps changed no prediction at all). The
+    # +4 point bound leaves room for another CPU/BLAS, and fails if fine-tuning does nothing or harm.
+    after = classification_accuracy(model, images, labels, prompts)
+    assert after >= before + 0.04, (before, after)

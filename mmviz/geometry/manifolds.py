@@ -2,8 +2,8 @@
 
 `get_geometry(name, curvature)` returns one object per geometry with the same methods
 (`dist`, `pairwise_dist`, `dist0`, `expmap0`, `logmap0`, `to_poincare`, `from_poincare`,
-`project`, `origin`); the two hyperbolic models add entailment cones and the Poincaré ball
-adds drawing helpers. Tensor in, Tensor out; use `as_tensor` for numpy arrays.
+`project`, `origin`); the two hyperbolic models add entailment cones. (Drawing on the disk is
+:mod:`mmviz.geometry.disk`.) Tensor in, Tensor out; use `as_tensor` for numpy arrays.
 
 Conventions
 - A curvature c > 0 means sectional curvature -c for the hyperbolic models (the Poincaré
@@ -46,8 +46,8 @@ from geoopt.manifolds.stereographic import math as ball_math
 from torch import Tensor
 
 from mmviz.errors import MmvizError
+from mmviz.geometry.constants import DEFAULT_CONE_MIN_RADIUS, GEOMETRY_NAMES
 
-GEOMETRY_NAMES = ("euclidean", "sphere", "poincare", "lorentz")
 DEFAULT_CHUNK_SIZE = 1024
 
 _F64 = torch.float64
@@ -426,7 +426,7 @@ class _HyperbolicGeometry(Geometry):
         return torch.asin(sine.clamp_max(_ASIN_MAX))
 
     @abstractmethod
-    def half_aperture(self, x: Tensor, min_radius: float = 0.1) -> Tensor:
+    def half_aperture(self, x: Tensor, min_radius: float = DEFAULT_CONE_MIN_RADIUS) -> Tensor:
         """Half-aperture of the entailment cone at x: (..., D) -> (...), in (0, pi/2]."""
 
     @abstractmethod
@@ -434,7 +434,7 @@ class _HyperbolicGeometry(Geometry):
         """Angle at x between the outward ray (origin -> x, continued) and the geodesic
         x -> y: (..., D), (..., D) -> (...), in [0, pi]."""
 
-    def in_cone(self, x: Tensor, y: Tensor, min_radius: float = 0.1) -> Tensor:
+    def in_cone(self, x: Tensor, y: Tensor, min_radius: float = DEFAULT_CONE_MIN_RADIUS) -> Tensor:
         """Whether y lies in the entailment cone of x (x entails y): (..., D) x2 -> bool (...)."""
         return self.exterior_angle(x, y) <= self.half_aperture(x, min_radius)
 
@@ -502,7 +502,7 @@ class PoincareGeometry(_HyperbolicGeometry):
 
     # --- entailment cones (Ganea et al. 2018) -------------------------------------------
 
-    def half_aperture(self, x: Tensor, min_radius: float = 0.1) -> Tensor:
+    def half_aperture(self, x: Tensor, min_radius: float = DEFAULT_CONE_MIN_RADIUS) -> Tensor:
         """asin(K (1 - c|x|^2) / (sqrt(c)|x|)) with K = min_radius, capped at pi/2.
 
         Equals MERU's asin(2 K / (sqrt(c) |x_space|)) for the same point in the Lorentz
@@ -532,44 +532,6 @@ class PoincareGeometry(_HyperbolicGeometry):
         wedge = _norm(xx[..., None] * y64 - xy[..., None] * x64)  # = |x| |x ^ y|
         angle = _safe_atan2(self._alpha(x64) * wedge, _norm(x64) * cosine_term)
         return angle.to(torch.promote_types(x.dtype, y.dtype))
-
-    # --- drawing helpers ------------------------------------------------------------------
-
-    def mobius_recenter(self, x: Tensor, center: Tensor) -> Tensor:
-        """The isometry (-center) (+)_c x, which moves `center` to the origin.
-
-        x: (..., D), center: (D,) or broadcastable -> (..., D). Computed in float64.
-        """
-        moved = self.ball.mobius_add(-center.to(_F64), x.to(_F64), project=False)
-        return self.project(moved.to(x.dtype))
-
-    def geodesic_points(self, x: Tensor, y: Tensor, n: int = 64) -> Tensor:
-        """n points along the geodesic from x to y, endpoints included: (D,), (D,) -> (n, D)."""
-        if n < 2:
-            raise MmvizError(f"geodesic_points needs n >= 2, got {n}")
-        t = torch.linspace(0.0, 1.0, n, dtype=_F64, device=x.device)[:, None]
-        points = self.ball.geodesic(t, x.to(_F64), y.to(_F64))
-        return self.project(points.to(torch.promote_types(x.dtype, y.dtype)))
-
-    def circle_points(self, center: Tensor, radius: float, n: int = 128) -> Tensor:
-        """Boundary of the hyperbolic disc of the given radius around a 2-D point.
-
-        The circle of hyperbolic radius r around the origin is the Euclidean circle of
-        radius tanh(sqrt(c) r / 2) / sqrt(c); the Möbius translation center (+)_c p is an
-        isometry taking 0 to `center`, so it maps that circle onto the wanted one.
-        center: (2,), radius >= 0 -> (n, 2); the first and last points coincide (closed).
-        """
-        if center.shape != (2,):
-            raise MmvizError(f"circle_points needs a 2-D center of shape (2,), got {tuple(center.shape)}")
-        if not (radius >= 0 and math.isfinite(radius)):
-            raise MmvizError(f"radius must be a finite number >= 0, got {radius!r}")
-        if n < 2:
-            raise MmvizError(f"circle_points needs n >= 2, got {n}")
-        rho = math.tanh(self._sqrt_c * radius / 2.0) / self._sqrt_c
-        theta = torch.linspace(0.0, 2.0 * math.pi, n, dtype=_F64, device=center.device)
-        around_origin = rho * torch.stack([theta.cos(), theta.sin()], dim=-1)
-        points = self.ball.mobius_add(center.to(_F64), around_origin, project=False)
-        return self.project(points.to(center.dtype))
 
 
 class LorentzGeometry(_HyperbolicGeometry):
@@ -673,7 +635,7 @@ class LorentzGeometry(_HyperbolicGeometry):
 
     # --- entailment cones (MERU) ---------------------------------------------------------
 
-    def half_aperture(self, x: Tensor, min_radius: float = 0.1) -> Tensor:
+    def half_aperture(self, x: Tensor, min_radius: float = DEFAULT_CONE_MIN_RADIUS) -> Tensor:
         """asin(2 K / (sqrt(c)|x_space|)) with K = min_radius, capped at pi/2 near the
         origin (MERU). x: (..., D + 1) -> (...)."""
         self._check_min_radius(min_radius)

@@ -527,56 +527,6 @@ def test_cone_gradients_finite_at_degenerate_inputs(name, c):
     _assert_finite_grad([x, origin], geo.exterior_angle(x, origin))
 
 
-# --- Poincaré drawing helpers ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("c", HYPERBOLIC_CURVATURES)
-@pytest.mark.parametrize("dtype, rtol", [(torch.float64, 1e-9), (torch.float32, 2e-4)])
-def test_mobius_recenter_is_an_isometry_sending_center_to_origin(c, dtype, rtol):
-    geo = get_geometry("poincare", c)
-    x = _points(geo, 30, 2, seed=25).to(dtype)
-    center = x[3]
-    moved = geo.mobius_recenter(x, center)
-    assert moved[3].double().norm().item() < 1e-6 / math.sqrt(c)
-    torch.testing.assert_close(geo.pairwise_dist(moved), geo.pairwise_dist(x), rtol=rtol, atol=rtol)
-
-
-@pytest.mark.parametrize("c", HYPERBOLIC_CURVATURES)
-@pytest.mark.parametrize("radius", [0.0, 0.5, 3.0])
-def test_circle_points_lie_at_the_radius(c, radius):
-    geo = get_geometry("poincare", c)
-    center = torch.tensor([0.5, -0.3], dtype=torch.float64) / math.sqrt(c)
-    points = geo.circle_points(center, radius / math.sqrt(c), n=50)
-    assert points.shape == (50, 2)
-    torch.testing.assert_close(points[0], points[-1])
-    expected = torch.full((50,), radius / math.sqrt(c), dtype=torch.float64)
-    torch.testing.assert_close(geo.dist(center.expand_as(points), points), expected, rtol=1e-9, atol=1e-9)
-
-
-def test_circle_points_rejects_bad_input():
-    geo = get_geometry("poincare")
-    with pytest.raises(MmvizError, match="2-D center"):
-        geo.circle_points(torch.zeros(3), 1.0)
-    with pytest.raises(MmvizError, match="radius must be"):
-        geo.circle_points(torch.zeros(2), -1.0)
-
-
-@pytest.mark.parametrize("c", HYPERBOLIC_CURVATURES)
-def test_geodesic_points_lie_on_the_geodesic(c):
-    geo = get_geometry("poincare", c)
-    x, y = _points(geo, 2, 3, seed=26, max_radius=4.0).double()
-    points = geo.geodesic_points(x, y, n=33)
-    assert points.shape == (33, 3)
-    torch.testing.assert_close(points[0], x)
-    torch.testing.assert_close(points[-1], y)
-    total = geo.dist(x, y)
-    along = geo.dist(x.expand_as(points), points)
-    rest = geo.dist(points, y.expand_as(points))
-    torch.testing.assert_close(along + rest, total.expand(33), rtol=1e-9, atol=1e-9)
-    evenly = torch.linspace(0, 1, 33, dtype=torch.float64) * total  # constant speed
-    torch.testing.assert_close(along, evenly, rtol=1e-9, atol=1e-9)
-
-
 # --- projection ---------------------------------------------------------------------------------------
 
 

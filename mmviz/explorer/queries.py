@@ -2,7 +2,7 @@
 model's own distance, entailment cones, MERU's image traversal and the specificity table.
 
 Pure functions of an :class:`~mmviz.data.embeddings_io.EmbeddingSet` (points (N, D) in its
-geometry, metadata (N rows)) and of the 2-D display disk from :mod:`mmviz.project`.
+geometry, metadata (N rows)) and of the 2-D display disk from :mod:`mmviz.explorer.projections`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ import torch
 from mmviz import metrics
 from mmviz.data.embeddings_io import DEFAULT_MODALITY, EmbeddingSet
 from mmviz.errors import MmvizError
-from mmviz.geometry import get_geometry
+from mmviz.geometry import HYPERBOLIC, get_geometry
+from mmviz.geometry import disk as unit_disk
 
-HYPERBOLIC = ("poincare", "lorentz")
 TEXT_COLUMNS = ("caption", "text", "label", "name", "synset")
 ATTRIBUTES = ("color", "texture", "shape")
-# MERU's entailment-cone constant K (minimum radius 0.1 of its half-aperture formula).
-CONE_MIN_RADIUS = 0.1
 
 
 def modality(meta: pd.DataFrame) -> np.ndarray:
@@ -130,12 +128,13 @@ def nearest(es: EmbeddingSet, i: int, k: int = 10) -> pd.DataFrame:
 
 
 def in_cone(es: EmbeddingSet, i: int) -> np.ndarray | None:
-    """Which rows lie in row i's entailment cone (hyperbolic only, else None): (N,) bool."""
+    """Which rows lie in row i's entailment cone (hyperbolic only, else None): (N,) bool. The cone
+    uses the embeddings' own constant K (``es.cone_min_radius``: the run's ``min_radius``)."""
     if es.geometry not in HYPERBOLIC:
         return None
     geo = get_geometry(es.geometry, es.curvature)
     x = _tensor(es.points)
-    inside = geo.in_cone(x[i][None, :].expand_as(x), x, CONE_MIN_RADIUS).numpy()
+    inside = geo.in_cone(x[i][None, :].expand_as(x), x, es.cone_min_radius).numpy()
     inside[i] = False
     return inside
 
@@ -143,7 +142,7 @@ def in_cone(es: EmbeddingSet, i: int) -> np.ndarray | None:
 def half_aperture(es: EmbeddingSet, i: int) -> float:
     """Half-aperture (radians) of row i's entailment cone (hyperbolic only)."""
     geo = get_geometry(es.geometry, es.curvature)
-    return float(geo.half_aperture(_tensor(es.points[i]), CONE_MIN_RADIUS))
+    return float(geo.half_aperture(_tensor(es.points[i]), es.cone_min_radius))
 
 
 def cone_outline(apex: np.ndarray, aperture: float, n: int = 60) -> list[np.ndarray]:
@@ -154,15 +153,10 @@ def cone_outline(apex: np.ndarray, aperture: float, n: int = 60) -> list[np.ndar
     derivative at p is the positive real 1/(1 - |p|^2)); geodesics from 0 are straight, so
     each ray is p ⊕ (t e^{i(θ ± aperture)}), t in [0, 1).
     """
-    p = complex(apex[0], apex[1])
-    theta = math.atan2(apex[1], apex[0]) if abs(p) > 0 else 0.0
-    t = np.linspace(0.0, 1.0 - 1e-9, n)
-    rays = []
-    for sign in (-1.0, 1.0):
-        w = t * np.exp(1j * (theta + sign * aperture))
-        z = (p + w) / (1.0 + np.conj(p) * w)
-        rays.append(np.stack([z.real, z.imag], axis=1))
-    return rays
+    theta = math.atan2(apex[1], apex[0]) if np.hypot(apex[0], apex[1]) > 0 else 0.0
+    t = np.linspace(0.0, 1.0 - 1e-9, n)[:, None]
+    return [unit_disk.mobius_add(apex, t * np.array([math.cos(theta + s * aperture), math.sin(theta + s * aperture)]))
+            for s in (-1.0, 1.0)]
 
 
 @dataclass
@@ -208,7 +202,7 @@ def traversal(es: EmbeddingSet, image: int, n_steps: int = 50, caption_rows: np.
     d = geo.pairwise_dist(path, caps).numpy()  # (S, C)
     # inside[s, c]: caption c entails step s
     inside = geo.in_cone(caps[None, :, :].expand(n_steps, -1, -1), path[:, None, :].expand(-1, len(caption_rows), -1),
-                         CONE_MIN_RADIUS).numpy()
+                         es.cone_min_radius).numpy()
     masked = np.where(inside, d, np.inf)
     best = np.where(inside.any(1), masked.argmin(1), d.argmin(1))
     return Traversal(image=image, steps=steps, points=path.numpy(), captions=caption_rows[best],
@@ -273,7 +267,8 @@ def example_set(seed: int = 0, dim: int = 16) -> EmbeddingSet:
 
     for a in range(6):
         da = unit(rng.normal(size=dim))
-        add(da, 1.0 + 0.1 * rng.normal(), {"modality": "caption", "level": 1, "caption": f"concept {a + 1}", "parent": ""})
+        add(da, 1.0 + 0.1 * rng.normal(),
+            {"modality": "caption", "level": 1, "caption": f"concept {a + 1}", "parent": ""})
         for b in range(4):
             db = unit(da + 0.5 * unit(rng.normal(size=dim)))
             name_b = f"concept {a + 1}.{b + 1}"

@@ -1,6 +1,6 @@
 """Gaussian lab models: linear encoders with cosine, L2 and dot tilts, trained with InfoNCE or
 with the probabilistic (exact conditional likelihood) loss, compared at every evaluation with
-the closed-form references of :mod:`mmviz.gaussian_theory` (issue #9).
+the closed-form references of :mod:`mmviz.gaussian.theory` (issue #9).
 
 Four registered models, all on the ``gaussian`` dataset:
 
@@ -23,16 +23,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mmviz import gaussian_theory as gt
 from mmviz.data.gaussian import GaussianModel
+from mmviz.gaussian import theory as gt
+from mmviz.gaussian.tilts import DIRECTIONS, gaussian_conditional_nll, tilt_scores, tilted_info_nce
 from mmviz.geometry import Geometry, get_geometry
-from mmviz.losses.tilts import DIRECTIONS, gaussian_conditional_nll, tilt_scores, tilted_info_nce
 from mmviz.models.base import ContrastiveModel
 from mmviz.models.config import ContrastiveConfig, param
 from mmviz.models.encoders import ModalitySpec
 from mmviz.models.registry import ModelInfo, register_model
-from mmviz.runs.loop import Trainer
-from mmviz.runs.presets import Preset, register_preset
 
 IS_QUERIES = 200  # held-out u's whose learned conditional is estimated by importance sampling
 GIVEN = {"both": "u", "v|u": "u", "u|v": "v"}  # the conditional the comparisons look at
@@ -141,6 +139,10 @@ class GaussLinear(ContrastiveModel):
             cov = centred.T @ centred / max(1, len(x) - 1)
             getattr(self, f"mean_{side}").copy_(mean)
             getattr(self, f"cov_{side}").copy_(cov)
+
+    def see_training_data(self, inputs: list[Tensor]) -> None:
+        """The training marginals, from the whole training split (the loop calls this once)."""
+        self.set_marginals(*inputs)
 
     def marginals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(μ̂u, μ̂v, Σ̂uu, Σ̂vv) as float64 numpy arrays."""
@@ -291,15 +293,6 @@ def _importance_moments(model: GaussLinear, u: np.ndarray, v: np.ndarray, given:
     return coef, covs
 
 
-class GaussTrainer(Trainer):
-    """The standard loop; the model also gets the training marginals (means, covariances)."""
-
-    def _build(self) -> None:
-        super()._build()
-        u, v = (t.to(self.device) for t in self.train_tensors)
-        self.model.set_marginals(u, v)
-
-
 # --- the same tilts on real data: digits images ↔ their label captions --------------------------
 
 @dataclass(frozen=True)
@@ -341,7 +334,8 @@ def class_scores(model: ContrastiveModel, images: Tensor, prompts: Tensor) -> Te
     """Classification as retrieval: scaled tilt of each image (B, C, H, W) against each class's
     captions, averaged over the T templates of ``prompts`` (T, K, L) → (B, K)."""
     za = model.embed(images, 0)
-    return sum(model.scale() * model.similarity(za, model.embed(prompts[t], 1)) for t in range(len(prompts))) / len(prompts)
+    total = sum(model.scale() * model.similarity(za, model.embed(prompts[t], 1)) for t in range(len(prompts)))
+    return total / len(prompts)
 
 
 def finetune_classifier(model: ContrastiveModel, images: Tensor, labels: Tensor, prompts: Tensor,
@@ -376,28 +370,11 @@ register_model(ModelInfo("tilt", "Tilt lab on digits: CNN + caption encoder with
                          "euclidean", TiltConfig, TiltContrastive, datasets=("digits",)))
 
 
-def digits_run(name: str, tilt: str, steps: int = 300) -> dict[str, Any]:
-    """A small digits run (1,437 training images, 8 px) with the given tilt."""
-    return {"name": name, "dataset": "digits", "model": "tilt",
-            "model_params": {"tilt": tilt, "dim": 32, "cnn_widths": "16,32"},
-            "steps": steps, "batch_size": 128, "lr": 3e-3, "warmup_steps": 20, "eval_every": 50,
-            "eval_size": 360, "log_every": 10, "checkpoint_every": steps, "seed": 0}
-
-
-register_preset(Preset(
-    "tilt-digits",
-    "Digits ↔ captions: cosine vs L2 tilt",
-    "Handwritten digits and captions naming them, CLIP-style encoders with the two alignment scores of the "
-    "Gaussian lab. Compare retrieval and zero-shot accuracy (classification = retrieval of the label's caption).",
-    (digits_run("cosine tilt", "cosine"), digits_run("L2 tilt", "l2")),
-))
-
-
-TRAINER = "mmviz.models.gaussian_linear:GaussTrainer"
 for _name, _desc, _geom, _cfg in (
     ("gauss-cosine", "Gaussian lab: linear encoders, cosine tilt on the sphere (CLIP-style InfoNCE, learnable τ).",
      "sphere", GaussCosineConfig),
-    ("gauss-l2", "Gaussian lab: linear encoders, L2-distance tilt −½‖z_u − z_v‖², InfoNCE.", "euclidean", GaussL2Config),
+    ("gauss-l2", "Gaussian lab: linear encoders, L2-distance tilt −½‖z_u − z_v‖², InfoNCE.",
+     "euclidean", GaussL2Config),
     ("gauss-dot", "Gaussian lab: linear encoders, inner-product tilt z_u·z_v, InfoNCE (a low-rank approximation).",
      "euclidean", GaussDotConfig),
     ("gauss-prob", "Gaussian lab: the probabilistic loss — exact likelihood of the learned conditional "
@@ -405,49 +382,6 @@ for _name, _desc, _geom, _cfg in (
 ):
     # Linear encoders on whitened data: a large step, and no weight decay (it shrinks the learned
     # forms away from the closed-form reference).
-    register_model(ModelInfo(_name, _desc, _geom, _cfg, GaussLinear, datasets=("gaussian",), trainer=TRAINER,
+    register_model(ModelInfo(_name, _desc, _geom, _cfg, GaussLinear, datasets=("gaussian",),
                              train_defaults=(("lr", 0.1), ("weight_decay", 0.0), ("warmup_steps", 50),
                                              ("steps", 1500), ("batch_size", 512), ("eval_every", 150))))
-
-
-def gaussian_run(name: str, model: str, steps: int = 500, batch_size: int = 256, **model_params: Any) -> dict[str, Any]:
-    """A run on the default Gaussian lab population (du = dv = 16, k = 4; 100,000 training pairs)
-    that takes seconds on a CPU: evaluated on 1,000 held-out pairs every ``steps // 10`` steps.
-    (The presets use 500 steps of 256 pairs; the bench 1,500 of 512.)"""
-    return {
-        "name": name,
-        "dataset": "gaussian",
-        "dataset_params": {"du": 16, "dv": 16, "k": 4, "n": 100000, "n_test": 1000},
-        "model": model,
-        "model_params": {"dim": 4, **model_params},
-        "steps": steps,
-        "batch_size": batch_size,
-        "lr": 0.1,
-        "weight_decay": 0.0,
-        "warmup_steps": 50,
-        "eval_every": max(1, steps // 10),
-        "eval_size": 1000,
-        "log_every": 20,
-        "checkpoint_every": steps,
-        "seed": 0,
-        "threads": 1,
-    }
-
-
-register_preset(Preset(
-    "gauss-tilts",
-    "Gaussian lab: cosine vs L2 tilt vs the probabilistic loss",
-    "Jointly Gaussian pairs (16-d each, 4 shared directions). Three losses learn 4-d linear encoders; "
-    "watch the principal angles to the canonical directions fall and compare how well each reproduces "
-    "the true conditional covariance (eval/cond_cov_rel_err).",
-    (gaussian_run("cosine (InfoNCE)", "gauss-cosine"), gaussian_run("L2 (InfoNCE)", "gauss-l2"),
-     gaussian_run("probabilistic (L2)", "gauss-prob")),
-))
-
-register_preset(Preset(
-    "gauss-l2-direction",
-    "Gaussian lab: L2 tilt, one conditional vs both",
-    "Fitting p(v | u) alone, the L2 tilt reproduces the conditional exactly; fitting both with one "
-    "score it cannot, and settles on the closed-form compromise x = (√(9 − 8ρ) − 1)/2.",
-    (gaussian_run("L2, v|u", "gauss-prob", direction="v|u"), gaussian_run("L2, both", "gauss-prob")),
-))

@@ -52,13 +52,13 @@ eigenvalues are ρ/(1−ρ) and −ρ/(1+ρ)), so no single tilt of the L2 kind 
 
 The population loss of the Gaussian tilts, E KL between true and learned conditionals, is
 closed form (:func:`population_loss`); so is the exact conditional negative log-likelihood
-the probabilistic loss of :mod:`mmviz.losses.tilts` trains on.
+the probabilistic loss of :mod:`mmviz.gaussian.tilts` trains on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -296,10 +296,12 @@ def population_loss(model: GaussianModel, G_u: torch.Tensor | np.ndarray, G_v: t
     total = torch.zeros((), **f64)
     if direction in ("both", "v|u"):
         c = true_conditional(model, "u")
-        total = total + _kl_term(G_v, G_u, tilt, svv, suu, torch.as_tensor(c.coef, **f64), torch.as_tensor(c.cov, **f64))
+        total = total + _kl_term(G_v, G_u, tilt, svv, suu,
+                                 torch.as_tensor(c.coef, **f64), torch.as_tensor(c.cov, **f64))
     if direction in ("both", "u|v"):
         c = true_conditional(model, "v")
-        total = total + _kl_term(G_u, G_v, tilt, suu, svv, torch.as_tensor(c.coef, **f64), torch.as_tensor(c.cov, **f64))
+        total = total + _kl_term(G_u, G_v, tilt, suu, svv,
+                                 torch.as_tensor(c.coef, **f64), torch.as_tensor(c.cov, **f64))
     return total
 
 

@@ -1,4 +1,4 @@
-"""mmviz.explore: names, search, neighbours by the model's distance, entailment cones,
+"""mmviz.explorer.queries: names, search, neighbours by the model's distance, entailment cones,
 MERU's traversal and the specificity read-out, on configurations with known answers."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from mmviz import explore
 from mmviz.data.embeddings_io import EmbeddingSet
 from mmviz.errors import MmvizError
+from mmviz.explorer import queries
 from mmviz.geometry import get_geometry
-from mmviz.project import disk_pairwise
+from mmviz.geometry.disk import pairwise_dist as disk_pairwise
 
 
 def ray_set() -> EmbeddingSet:
@@ -30,17 +30,17 @@ def ray_set() -> EmbeddingSet:
 
 def test_names_and_search():
     es = ray_set()
-    assert explore.point_names(es.metadata) == ["a star", "a red star", "a blue circle", "image #0: red star"]
-    assert explore.search(es.metadata, "STAR").tolist() == [0, 1, 3]  # captions first, shortest first
-    assert explore.search(es.metadata, "a red star").tolist() == [1]
-    assert len(explore.search(es.metadata, "  ")) == 0
-    assert explore.group_labels(es.metadata, "caption level").tolist() == [
+    assert queries.point_names(es.metadata) == ["a star", "a red star", "a blue circle", "image #0: red star"]
+    assert queries.search(es.metadata, "STAR").tolist() == [0, 1, 3]  # captions first, shortest first
+    assert queries.search(es.metadata, "a red star").tolist() == [1]
+    assert len(queries.search(es.metadata, "  ")) == 0
+    assert queries.group_labels(es.metadata, "caption level").tolist() == [
         "caption level 1", "caption level 2", "caption level 2", "image"]
 
 
 def test_nearest_uses_the_model_distance():
     es = ray_set()
-    nn = explore.nearest(es, 0, k=3)
+    nn = queries.nearest(es, 0, k=3)
     assert nn["row"].tolist() == [1, 2, 3]
     ref = get_geometry("lorentz").dist(torch.as_tensor(es.points[[0]], dtype=torch.float64),
                                        torch.as_tensor(es.points[[1, 2, 3]], dtype=torch.float64)).numpy()
@@ -51,15 +51,15 @@ def test_nearest_uses_the_model_distance():
 
 def test_cone_contains_what_lies_further_out_on_the_same_ray():
     es = ray_set()
-    inside = explore.in_cone(es, 0)
+    inside = queries.in_cone(es, 0)
     assert inside.tolist() == [False, True, False, True]
-    assert explore.in_cone(EmbeddingSet(np.eye(3, dtype=np.float32), pd.DataFrame(), "sphere"), 0) is None
-    assert 0 < explore.half_aperture(es, 1) < explore.half_aperture(es, 0) <= math.pi / 2
+    assert queries.in_cone(EmbeddingSet(np.eye(3, dtype=np.float32), pd.DataFrame(), "sphere"), 0) is None
+    assert 0 < queries.half_aperture(es, 1) < queries.half_aperture(es, 0) <= math.pi / 2
 
 
 def test_cone_outline_leaves_the_apex_at_the_aperture():
     apex = np.array([0.3, 0.4])
-    rays = explore.cone_outline(apex, 0.2, n=200)
+    rays = queries.cone_outline(apex, 0.2, n=200)
     for ray, sign in zip(rays, (-1, 1)):
         np.testing.assert_allclose(ray[0], apex, atol=1e-12)
         step = ray[1] - ray[0]
@@ -73,27 +73,27 @@ def test_cone_outline_leaves_the_apex_at_the_aperture():
 
 def test_traversal_walks_to_the_origin_and_retrieves_entailing_captions():
     es = ray_set()
-    tr = explore.traversal(es, 3, n_steps=50)
+    tr = queries.traversal(es, 3, n_steps=50)
     assert tr.depth[0] == pytest.approx(3.0, rel=1e-5) and tr.depth[-1] == pytest.approx(0.0, abs=1e-6)
     assert (np.diff(tr.depth) < 0).all()
     # near the image the most specific entailing caption, then the generic one
     assert tr.captions[0] == 1 and tr.entailed[0]
     assert set(tr.captions.tolist()) <= {0, 1, 2}
-    table = explore.traversal_table(es, tr)
+    table = queries.traversal_table(es, tr)
     assert table["caption"].iloc[0] == "a red star" and "a star" in table["caption"].tolist()
     with pytest.raises(MmvizError, match="hyperbolic"):
-        explore.traversal(EmbeddingSet(np.eye(3, dtype=np.float32), pd.DataFrame(), "sphere"), 0)
+        queries.traversal(EmbeddingSet(np.eye(3, dtype=np.float32), pd.DataFrame(), "sphere"), 0)
 
 
 def test_example_hierarchy_is_ordered_and_has_edges():
-    es = explore.example_set()
+    es = queries.example_set()
     assert len(es) == 6 + 24 + 72 + 576 and es.geometry == "lorentz"
     depth = get_geometry("lorentz").dist0(torch.as_tensor(es.points, dtype=torch.float64)).numpy()
-    stats = explore.specificity_spearman(es.metadata, depth)
+    stats = queries.specificity_spearman(es.metadata, depth)
     assert stats["spearman"] == pytest.approx(stats["ceiling"], abs=1e-9)
-    edges = explore.tree_edges(es.metadata)
+    edges = queries.tree_edges(es.metadata)
     assert len(edges) == len(es) - 6  # every node but the 6 roots has its parent
-    names = explore.point_names(es.metadata)
+    names = queries.point_names(es.metadata)
     assert all(es.metadata["parent"].iloc[c] == names[p] for c, p in edges[:50])
 
 

@@ -1,0 +1,158 @@
+"""The Explorer page's controls and main section: where the embeddings come from (a run, a file
+or the synthetic example), how they are projected and drawn, and the disk with the search and
+selection panels beside it. The panels themselves are :mod:`mmviz.ui.explore_panels`'; sources,
+projections and their caches :mod:`mmviz.ui.explore_source`'s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from mmviz.data.embeddings_io import EmbeddingSet
+from mmviz.errors import MmvizError
+from mmviz.explorer import queries
+from mmviz.explorer.projections import METHODS, SPECIFICITY, Projection
+from mmviz.geometry.constants import GEOMETRY_NAMES, HYPERBOLIC
+from mmviz.ui import explore_panels as panels
+from mmviz.ui.explore_source import Source, example_source, projection, run_source, upload_source
+
+SOURCES = {"run": "a trained run", "file": "your own file", "example": "a synthetic hierarchy"}
+
+
+@dataclass(frozen=True)
+class View:
+    """How the disk is drawn: the projection method, the colouring, the sphere's specificity
+    proxy (and its root), and the rings, pair lines and tree edges (``edges``, (E, 2) rows)."""
+
+    method: str
+    color_by: str
+    specificity: str | None
+    root: int | None
+    rings: bool
+    pairs: bool
+    edges: np.ndarray
+    show_edges: bool
+
+
+def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
+    """The source radio and, beside it, the run menu, the file uploader or a note on the example;
+    None when there is nothing to draw (no file yet, or one that cannot be read: the message says)."""
+    source_col, pick_col = st.columns([1, 3])
+    kind = source_col.radio("source", list(SOURCES), key=prefix + "source", format_func=SOURCES.get)
+    if kind == "example" or (kind == "run" and not labels):
+        if kind == "run":
+            pick_col.info("No trained run yet: launch one on the [Train](train) page (e.g. the preset *CLIP vs "
+                          "MERU on Trifeature captions*), or load your own embeddings file. Meanwhile, here is a "
+                          "synthetic hierarchy in hyperbolic space.")
+        else:
+            pick_col.caption("6 generic concepts → 24 → 72 specific ones, 8 'images' around each specific "
+                             "concept, in 16-d hyperbolic space (Lorentz, c = 1).")
+        return example_source()
+    if kind == "run":
+        run_id = pick_col.selectbox("run", list(labels), key=prefix + "run", format_func=lambda i: labels.get(i, i))
+        try:
+            return run_source(run_id, labels[run_id])
+        except MmvizError as err:
+            st.error(f"This run's embeddings can't be read: {err}")
+            return None
+    g_col, c_col, f_col = pick_col.columns([1, 1, 2])
+    geometry = g_col.selectbox("geometry of the file", ("as declared in the file",) + GEOMETRY_NAMES)
+    curvature = c_col.number_input("curvature c", 0.01, 100.0, 1.0, help="Hyperbolic geometries: curvature −c.")
+    files = f_col.file_uploader("embeddings file(s)", type=["npy", "npz", "parquet", "csv", "tsv"],
+                                accept_multiple_files=True,
+                                help="As on the Data page: .npz written by mmviz, .npy, .parquet, .csv/.tsv, or "
+                                     "TensorBoard's vectors.tsv + metadata.tsv. Nothing is unpickled.")
+    if not files:
+        st.info("Upload an embeddings file to place it on the disk.")
+        return None
+    declared = geometry.startswith("as declared")
+    try:
+        return upload_source(files, None if declared else geometry, None if declared else curvature)
+    except MmvizError as err:
+        st.error(f"This file can't be used: {err}")
+        return None
+
+
+def view_controls(es: EmbeddingSet, prefix: str) -> View:
+    """Projection, colouring, the specificity proxy (sphere) or what depth means, and the toggles."""
+    meta = es.metadata
+    state = st.session_state
+    m_col, col_col, p_col, t_col = st.columns([1.2, 1.2, 1.6, 1.2])
+    method = m_col.selectbox("projection", METHODS, key=prefix + "method",
+                             help="radial: exact distance from the origin, angle from a PCA of the directions "
+                                  "(fast). tangent-pca: PCA at the Fréchet mean. umap: UMAP to the hyperboloid "
+                                  "(slow, opt-in, cached). identity: 2-D points already in a disk.")
+    options = queries.colourings(meta)
+    if state.get(prefix + "color") not in options:
+        state[prefix + "color"] = options[0]
+    color_by = col_col.selectbox("colour by", options, key=prefix + "color")
+    specificity, root = None, None
+    if es.geometry == "sphere":
+        proxies = [p for p in SPECIFICITY if p != "raw_norm" or "raw_norm" in meta]
+        if state.get(prefix + "proxy") not in proxies:
+            state[prefix + "proxy"] = proxies[0]
+        specificity = p_col.selectbox("specificity proxy (sphere)", proxies, key=prefix + "proxy",
+                                      format_func=lambda p: SPECIFICITY[p],
+                                      help="On the sphere every point has norm 1: choose what stands for depth. "
+                                           "raw feature norm is what the engine uses as CLIP's depth.")
+        if specificity == "root":
+            root = panels.pick_root(meta)
+    else:
+        p_col.markdown(f"**depth** = distance from the origin ({es.geometry}, c = {es.curvature:.3g})")
+    rings = t_col.toggle("rings", key=prefix + "rings", help="Circles of equal hyperbolic distance from the centre.")
+    has_pairs = "pair_index" in meta and {"image", "text"} <= set(queries.modality(meta))
+    pairs = t_col.toggle("pair lines", key=prefix + "pairs", disabled=not has_pairs,
+                         help="Join each image to its own caption: the modality gap made visible.")
+    edges = queries.tree_edges(meta)
+    show_edges = len(edges) > 0 and t_col.toggle("tree edges", key=prefix + "edges",
+                                                help="Parent → child edges drawn as geodesic arcs.")
+    return View(method, color_by, specificity, root, rings, pairs and has_pairs, edges, show_edges)
+
+
+def project(src: Source, view: View) -> Projection | None:
+    """The 2-D projection the view asks for (cached), or None with the reason shown."""
+    try:
+        return projection(src, view.method, view.specificity, view.root)
+    except MmvizError as err:
+        st.error(f"This projection can't be made: {err}")
+        return None
+
+
+def search_overlay(es: EmbeddingSet, proj: Projection, found: int | None,
+                   method: str) -> tuple[list[int], list[int], list]:
+    """What a search hit adds to the disk: (highlighted rows, rows inside its entailment cone,
+    the cone's outline). Cones exist in hyperbolic geometries; their outline in the radial
+    projection only."""
+    if found is None:
+        return [], [], []
+    if es.geometry not in HYPERBOLIC:
+        return [found], [], []
+    members = np.flatnonzero(queries.in_cone(es, found)).tolist()
+    cone = queries.cone_outline(proj.disk[found], queries.half_aperture(es, found)) if method == "radial" else []
+    return [found], members, cone
+
+
+def disk_section(src: Source, proj: Projection, view: View) -> None:
+    """The disk (search hit, cone, pair lines, tree edges) with its caption, and beside it the
+    search box, the hit's panel and the lasso selection."""
+    es, meta = src.es, src.es.metadata
+    groups = queries.group_labels(meta, view.color_by)
+    hover = queries.hover_texts(meta, proj.depth, proj.depth_name)
+    disk_col, side_col = st.columns([2.6, 1.4])
+    with side_col:
+        found = panels.search_box(es)  # row picked by the search box, or None
+    highlight, members, cone = search_overlay(es, proj, found, view.method)
+    pair_lines = panels.pair_segments(meta, proj.disk) if view.pairs else []
+    arcs = panels.edge_arcs(proj.disk, view.edges) if view.show_edges else []
+    fig = panels.disk_chart(proj, groups, hover, rings=view.rings, title=f"{view.method} projection",
+                            highlight=highlight, cone=cone, cone_members=members, pair_lines=pair_lines, arcs=arcs)
+    with disk_col:
+        event = st.plotly_chart(fig, key="explorer_disk", on_select="rerun", selection_mode=("lasso", "box"),
+                                config={"scrollZoom": True, "displaylogo": False})
+        st.caption(panels.disk_caption(proj, es, view.method, view.specificity))
+    with side_col:
+        if found is not None:
+            panels.found_panel(es, found, members, es.geometry in HYPERBOLIC, view.method)
+        panels.selection_panel(es, event, src.run_id)
