@@ -3,12 +3,16 @@ multimodal contrastive learning?").
 
 * ``cross``: CLIP-style symmetric InfoNCE between the two modalities' embeddings: aligns only
   what the two images share (redundancy).
-* ``cross-self``: cross + ½ of each modality's own SimCLR term between two augmentations:
-  also keeps what each image has alone (uniqueness).
+* ``cross-self``: a cross-modal NT-Xent term + ½ of each modality's own SimCLR term between two
+  augmentations, as CoMM's ``CrossSelfLoss`` (the cross term's rows take negatives from both
+  modalities): also keeps what each image has alone (uniqueness).
 * ``comm``: one CNN per modality → tokens → [CLS] + tokens of both → transformer fusion →
   head. Two augmentations X′, X″ of each pair give fused embeddings Z′, Z″; masking a modality's
-  tokens gives single-modality views Z_i. Loss ``L(Z′, Z″) + Σ_i ½ (L(Z_i′, Z″) + L(Z_i″, Z′))``:
-  the fused embedding can also capture what only the two images *together* say (synergy).
+  tokens gives single-modality views Z_i. Loss: the mean of ``L(Z′, Z″)`` and, per modality,
+  ``½ (L(Z_i′, Z″) + L(Z_i″, Z′))``, as CoMM's ``CoMMLoss``: the fused embedding can also capture
+  what only the two images *together* say (synergy).
+Runs stored before these matched the reference keep their forms (``legacy_params``: CLIP's
+InfoNCE as Cross+Self's cross term, CoMM's terms added).
 
 All three embed each modality on the unit sphere (for the engine's retrieval metrics and the
 exported embeddings; CoMM's per-modality embedding is its masked view) and expose
@@ -40,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from mmviz.losses import symmetric_info_nce
-from mmviz.losses.comm import comm_loss, nt_xent
+from mmviz.losses.comm import REDUCTIONS, comm_loss, nt_xent
 from mmviz.metrics.probes import rus_probes
 from mmviz.models.clip import Clip
 from mmviz.models.comm_views import augment
@@ -52,6 +56,11 @@ DATASETS = ("trifeature-pairs",)
 LEGACY_PARAMS = (("cnn_norm", "group"), ("views", "augment"))
 """Runs stored before ``cnn_norm`` existed were trained with GroupNorm (today's default is batch),
 and before ``views`` existed on augmentations of the stored images (today's default renders)."""
+CROSS_SELF_LEGACY = (*LEGACY_PARAMS, ("cross_loss", "clip"))
+"""Cross+Self runs stored before ``cross_loss`` existed used CLIP's InfoNCE for the cross term."""
+COMM_LEGACY = (*LEGACY_PARAMS, ("loss_reduction", "sum"))
+"""CoMM runs stored before ``loss_reduction`` existed added their terms."""
+CROSS_LOSSES = ("nt-xent", "clip")
 VIEW_SOURCES = ("render", "augment")
 PROBE_BATCH = 512  # pairs per forward pass when computing probe features (memory only)
 
@@ -95,6 +104,10 @@ class CrossSelfConfig(CrossConfig):
                                min=0.0, max=10.0)
     head_hidden: int = param(256, "int", "Hidden width of the SimCLR projection heads.", min=8, max=4096,
                              advanced=True)
+    cross_loss: str = param("nt-xent", "str", "The cross-modal term: nt-xent (CoMM's CrossSelfLoss: SimCLR's "
+                            "loss between the two modalities, each row's negatives from both) or clip "
+                            "(CLIP's two-way InfoNCE, negatives from the other modality only; mmviz before).",
+                            choices=CROSS_LOSSES, advanced=True)
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,9 @@ class CommConfig(CrossConfig):
     modality_terms: bool = param(True, "bool",
                                  "Per-modality terms ½(L(Z_i′, Z″) + L(Z_i″, Z′)). Off: only the "
                                  "two-view term L(Z′, Z″) (the paper's ablation).")
+    loss_reduction: str = param("mean", "str", "How the n + 1 loss terms combine: mean (CoMM's code) or "
+                                "sum (mmviz before: 3× the loss and gradients with two modalities).",
+                                choices=REDUCTIONS, advanced=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -202,10 +218,12 @@ class Cross(_PairsModel):
 
 
 class CrossSelf(Cross):
-    """Cross + ½ of each modality's SimCLR term between two augmentations (own MLP heads).
+    """Cross term + ½ of each modality's SimCLR term between two augmentations (own MLP heads).
 
     One CNN pass per modality on both augmentations at once (2B images); the cross term uses
-    the first augmentation of each.
+    the first augmentation of each: NT-Xent between the modalities by default (each of the 2B
+    rows has 2B − 2 negatives, from both modalities), CLIP's InfoNCE with ``cross_loss="clip"``
+    (B − 1 negatives, from the other modality).
     """
 
     config: CrossSelfConfig
@@ -223,7 +241,10 @@ class CrossSelf(Cross):
             h = [t.float() for t in h]
             za, zb = (self.project(self.encoders[side][1](h[side][:n]), side) for side in range(2))
             scale = self.scale()
-            cross = symmetric_info_nce(scale * self.similarity(za, zb), scale * self.similarity(zb, za))
+            if self.config.cross_loss == "clip":
+                cross = symmetric_info_nce(scale * self.similarity(za, zb), scale * self.similarity(zb, za))
+            else:
+                cross = nt_xent(za, zb, scale)
             selfs = [nt_xent(*self.self_heads[side](h[side]).split(n), scale) for side in range(2)]
             w = self.config.self_weight
             loss = cross + w * (selfs[0] + selfs[1])
@@ -326,7 +347,8 @@ class Comm(_PairsModel):
             f = lambda t: t.float()  # noqa: E731
             out = comm_loss(f(full[:n]), f(full[n:]),
                             [f(m) for m in masked1] if masked1 else None,
-                            [f(m) for m in masked2] if masked2 else None, self.scale())
+                            [f(m) for m in masked2] if masked2 else None, self.scale(),
+                            reduction=self.config.loss_reduction)
         out["contrastive"] = out["views"]
         return out
 
@@ -340,8 +362,8 @@ register_model(ModelInfo(
 register_model(ModelInfo(
     "cross-self", "Cross + Self: cross-modal InfoNCE plus ½ of each image's own SimCLR term "
     "(redundancy and uniqueness).", "sphere", CrossSelfConfig, CrossSelf, datasets=DATASETS,
-    legacy_params=LEGACY_PARAMS))
+    legacy_params=CROSS_SELF_LEGACY))
 register_model(ModelInfo(
     "comm", "CoMM: fused multimodal embedding (CNN tokens → transformer), aligned across "
     "augmentations and with each modality's masked view (redundancy, uniqueness, synergy).",
-    "sphere", CommConfig, Comm, datasets=DATASETS, legacy_params=LEGACY_PARAMS))
+    "sphere", CommConfig, Comm, datasets=DATASETS, legacy_params=COMM_LEGACY))

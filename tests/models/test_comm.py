@@ -15,7 +15,13 @@ from mmviz.errors import MmvizError
 from mmviz.losses.comm import comm_loss, nt_xent
 from mmviz.models import comm as comm_module
 from mmviz.models.comm_views import augment
-from mmviz.models.registry import build_model, model_inputs, models_for
+from mmviz.models.registry import (
+    build_model,
+    model_inputs,
+    models_for,
+    resolve_model_params,
+    with_legacy_params,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +69,9 @@ def test_gray_option_turns_that_fraction_grey(pairs):
 def _captured_forward(model, a, b, monkeypatch):
     seen = {}
 
-    def spy(full1, full2, masked1, masked2, scale):
+    def spy(full1, full2, masked1, masked2, scale, **kw):
         seen.update(full1=full1, full2=full2, masked1=masked1, masked2=masked2)
-        return comm_loss(full1, full2, masked1, masked2, scale)
+        return comm_loss(full1, full2, masked1, masked2, scale, **kw)
 
     monkeypatch.setattr(comm_module, "comm_loss", spy)
     torch.manual_seed(123)  # the same augmentations both times
@@ -129,7 +135,21 @@ def test_nt_xent_matches_a_hand_computation():
     assert two == pytest.approx(-math.log(e / (1 + e + 1)))
 
 
-def test_comm_loss_is_views_plus_half_of_each_modality_pair():
+def _reference_nt_xent(z1: np.ndarray, z2: np.ndarray, tau: float) -> float:
+    """NT-Xent as CoMM's code defines it: the 2N × 2N block matrix [[z1·z2, z1·z1], [z2·z2, z2·z1]]/τ
+    with the self-similarities pushed to −∞, log-softmax over each row, the mean of minus its
+    diagonal (which holds each row's positive)."""
+    z1 = z1 / np.linalg.norm(z1, axis=1, keepdims=True)
+    z2 = z2 / np.linalg.norm(z2, axis=1, keepdims=True)
+    n = len(z1)
+    inf = 1e8 * np.eye(n)
+    block = np.block([[z1 @ z2.T / tau, z1 @ z1.T / tau - inf], [z2 @ z2.T / tau - inf, z2 @ z1.T / tau]])
+    log_softmax = block - np.log(np.exp(block - block.max(1, keepdims=True)).sum(1, keepdims=True)) \
+        - block.max(1, keepdims=True)
+    return float(-np.diag(log_softmax).mean())
+
+
+def test_comm_loss_is_the_mean_of_its_terms_as_in_the_reference():
     g = torch.Generator().manual_seed(0)
     f1, f2, a1, a2, b1, b2 = (torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(6))
     out = comm_loss(f1, f2, [a1, b1], [a2, b2], 10.0)
@@ -140,7 +160,56 @@ def test_comm_loss_is_views_plus_half_of_each_modality_pair():
     }
     for key, value in expect.items():
         assert float(out[key]) == pytest.approx(value, rel=1e-9)
-    assert float(out["loss"]) == pytest.approx(sum(expect.values()), rel=1e-9)
+    # CoMMLoss.forward: for each of the n + 1 embeddings (the fused one last here), the mean of
+    # InfoNCE(aug1_i, aug2_fused) and InfoNCE(aug2_i, aug1_fused); then the mean over the n + 1.
+    ref = np.mean([
+        0.5 * (_reference_nt_xent(x1.numpy(), f2.numpy(), 0.1) + _reference_nt_xent(x2.numpy(), f1.numpy(), 0.1))
+        for x1, x2 in ((a1, a2), (b1, b2), (f1, f2))])
+    assert float(out["loss"]) == pytest.approx(ref, rel=1e-9)
+    # mmviz's old reduction, kept for stored runs, is exactly 3× with two modalities
+    summed = comm_loss(f1, f2, [a1, b1], [a2, b2], 10.0, reduction="sum")
+    assert float(summed["loss"]) == pytest.approx(3 * ref, rel=1e-9)
+    assert float(summed["loss"]) == pytest.approx(sum(expect.values()), rel=1e-9)
+    with pytest.raises(ValueError, match="reduction"):
+        comm_loss(f1, f2, None, None, 10.0, reduction="max")
+
+
+def test_comm_gradients_are_a_third_of_the_summed_form():
+    g = torch.Generator().manual_seed(1)
+    leaves = [torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(6)]
+    f1, f2, a1, a2, b1, b2 = leaves
+    mean = torch.autograd.grad(comm_loss(f1, f2, [a1, b1], [a2, b2])["loss"], leaves)
+    summed = torch.autograd.grad(comm_loss(f1, f2, [a1, b1], [a2, b2], reduction="sum")["loss"], leaves)
+    for m, s in zip(mean, summed):
+        torch.testing.assert_close(3 * m, s, rtol=1e-12, atol=1e-15)
+
+
+def test_cross_self_cross_term_is_nt_xent_as_in_the_reference(pairs, monkeypatch):
+    torch.manual_seed(0)
+    model = build_model("cross-self", pairs, dim=16, cnn_widths="8,16", head_hidden=32)
+    calls = []
+
+    def spy(z1, z2, scale=10.0):
+        calls.append((z1.detach().double().numpy(), z2.detach().double().numpy()))
+        return nt_xent(z1, z2, scale)
+
+    monkeypatch.setattr(comm_module, "nt_xent", spy)
+    out = model(*_batch(pairs))
+    za, zb = calls[0]  # the cross term comes first, then each modality's SimCLR term
+    assert len(calls) == 3 and za.shape == zb.shape == (len(_batch(pairs)[0]), 16)
+    assert float(out["contrastive"].detach()) == pytest.approx(_reference_nt_xent(za, zb, 0.1), rel=1e-5)
+    # CLIP's two-way InfoNCE on the same embeddings (mmviz's old cross term) is another number:
+    # its rows have B − 1 negatives from the other modality, NT-Xent's 2B − 2 from both
+    clip = comm_module.symmetric_info_nce(torch.tensor(za @ zb.T / 0.1), torch.tensor(zb @ za.T / 0.1))
+    assert float(clip) < _reference_nt_xent(za, zb, 0.1) - 0.1
+
+
+def test_stored_pairs_runs_keep_the_forms_they_were_trained_with():
+    assert with_legacy_params("comm", {})["loss_reduction"] == "sum"
+    assert with_legacy_params("cross-self", {})["cross_loss"] == "clip"
+    assert with_legacy_params("comm", {"loss_reduction": "mean"})["loss_reduction"] == "mean"
+    assert resolve_model_params("comm", {})["loss_reduction"] == "mean"
+    assert resolve_model_params("cross-self", {})["cross_loss"] == "nt-xent"
 
 
 # --- models ------------------------------------------------------------------------------------
