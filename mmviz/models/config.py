@@ -6,6 +6,7 @@ one place a default lives: :func:`param_specs` turns the fields into
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,11 @@ class ClipConfig(ContrastiveConfig):
     """CLIP: L2-normalised features on the sphere, symmetric InfoNCE."""
 
 
+MERU_EXP_MAP_LIMIT = math.asinh(2.0**15)
+"""≈ 11.09: MERU's ``exp_map0`` clamps √c‖v‖ there (its ``sinh`` input), so the space part of a
+point has norm at most 2¹⁵/√c and its distance from the origin is at most 11.09/√c."""
+
+
 @dataclass(frozen=True)
 class MeruConfig(ContrastiveConfig):
     """MERU: features lifted onto a hyperbolic space, entailment cones."""
@@ -89,3 +95,7 @@ class MeruConfig(ContrastiveConfig):
     min_radius: float = param(DEFAULT_CONE_MIN_RADIUS, "float",
                               "Cone min radius K: half-aperture = asin(2K / √c‖x_space‖).",
                               min=0.001, max=1.0, advanced=True)
+    exp_map_limit: float = param(MERU_EXP_MAP_LIMIT, "float",
+                                 "MERU's clamp of √c‖v‖ in exp_map0: no point lies further than this / √c "
+                                 "from the origin (MERU: asinh(2¹⁵) ≈ 11.09). 0 = no clamp (only the float "
+                                 "overflow cap, 84/√c in float32).", min=0.0, max=84.0, advanced=True)

@@ -8,6 +8,23 @@ loss asks the general side (the caption) to hold its partner (the image) in its 
 ``Meru`` lives on the Lorentz hyperboloid (as in the paper); ``MeruPoincare`` is the same
 model on the Poincaré ball, where float32 points near the boundary are handled by
 :mod:`mmviz.geometry` (distances from float64 conformal factors, projection 4 ulps inside).
+
+Where mmviz differs from MERU's code (facebookresearch/meru, ``lorentz.py`` and ``models.py``):
+
+* **exp-map limit.** MERU's ``exp_map0`` clamps √c‖v‖ at asinh(2¹⁵) ≈ 11.09, so no point lies
+  further than 11.09/√c from the origin; beyond it the point keeps v's direction and stops
+  moving out (and the norm gets no gradient). ``exp_map_limit`` does the same here, default
+  MERU's value. With ``exp_map_limit = 0`` only the geometry's own cap applies: |v| ≤
+  0.95 ln(float max)/√c, 84/√c in float32, which exists to keep the time coordinate finite, not
+  to bound the model. Runs stored before the parameter existed keep 0 (``legacy_params``).
+* **exterior angle at x = y.** MERU's ``oxy_angle`` meets 0/0 there (c⟨x, y⟩_L = −1) and its
+  ``eps`` makes it π/2; mmviz's :meth:`~mmviz.geometry.manifolds.Geometry.exterior_angle` returns
+  0, the limit along the outward ray, so a point lies in its own cone and the entailment loss
+  of a pair that already coincides is 0, not a push of π/2 − aperture.
+* **curvature range.** MERU clamps log c to [log(c₀/10), log(10 c₀)] around its *initial* c₀;
+  mmviz keeps c in [0.1, 10] whatever the start (:data:`CURVATURE_RANGE`), so runs started at
+  different curvatures search the same range and the form's bounds mean the same for every run.
+  The two agree at MERU's default c₀ = 1.
 """
 
 from __future__ import annotations
@@ -59,8 +76,15 @@ class Meru(ContrastiveModel):
         return geometry_with_curvature(self.geometry_name, self.curvature_tensor())
 
     def project(self, features: Tensor, side: int) -> Tensor:
-        """expmap0(α · features): (B, dim) → points of :meth:`geometry`."""
-        return self.geometry().expmap0(features * self.alpha()[side])
+        """expmap0(α · features), with √c‖α · features‖ clamped at ``exp_map_limit`` as MERU's
+        ``exp_map0`` does: (B, dim) → points of :meth:`geometry`."""
+        v = features * self.alpha()[side]
+        limit = self.config.exp_map_limit
+        if limit > 0:
+            # v · min(1, limit / (√c‖v‖)): beyond the limit only v's direction moves the point
+            reach = self.curvature_tensor().sqrt() * v.norm(dim=-1, keepdim=True)
+            v = v * (limit / reach.clamp_min(limit)).clamp(max=1.0)
+        return self.geometry().expmap0(v)
 
     def similarity(self, za: Tensor, zb: Tensor) -> Tensor:
         """Negative geodesic distance: (B1, E), (B2, E) → (B1, B2)."""

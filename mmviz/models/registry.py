@@ -61,14 +61,19 @@ class ModelInfo:
         return {p.name: p.default for p in self.params}
 
 
+MERU_LEGACY = (("exp_map_limit", 0.0),)
+"""MERU runs stored before ``exp_map_limit`` existed had no clamp (only the float overflow cap)."""
+
 _REGISTRY: dict[str, ModelInfo] = {
     info.name: info for info in (
         ModelInfo("clip", "CLIP: cosine similarity on the unit sphere, learnable temperature, "
                   "symmetric InfoNCE.", "sphere", ClipConfig, Clip),
         ModelInfo("meru", "MERU: Lorentz hyperboloid, logits = −distance, learnable curvature, "
-                  "entailment cones (captions entail their images).", "lorentz", MeruConfig, Meru),
+                  "entailment cones (captions entail their images).", "lorentz", MeruConfig, Meru,
+                  legacy_params=MERU_LEGACY),
         ModelInfo("meru-poincare", "MERU's loss on the Poincaré ball (logits = −d_H/τ), "
-                  "with Ganea's entailment cones.", "poincare", MeruConfig, MeruPoincare),
+                  "with Ganea's entailment cones.", "poincare", MeruConfig, MeruPoincare,
+                  legacy_params=MERU_LEGACY),
     )
 }
 

@@ -13,13 +13,13 @@ from typing import Any
 import torch
 
 from mmviz.data.embeddings_io import EmbeddingSet, load_embeddings, save_embeddings
+from mmviz.data.registry import load
 from mmviz.errors import MmvizError
 from mmviz.geometry import DEFAULT_CONE_MIN_RADIUS
-from mmviz.runs.files import EMBEDDINGS_FILE, checkpoint_info
-from mmviz.runs.store import RunStore
-from mmviz.data.registry import load
 from mmviz.runs.evaluate import export_embeddings, prepare_eval_set
+from mmviz.runs.files import EMBEDDINGS_FILE, checkpoint_info
 from mmviz.runs.loop import load_run_model
+from mmviz.runs.store import RunStore
 
 
 def embeddings_path(store: RunStore, run_id: str) -> Path:

@@ -18,33 +18,31 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from mmviz.data.embeddings_io import save_embeddings
+from mmviz.data.registry import load, view_renderer
 from mmviz.errors import MmvizError
-from mmviz.runs import distributed
+from mmviz.models.registry import build_model, get_model_info, model_inputs
+from mmviz.runs import distributed, runner
 from mmviz.runs.checkpoint import load_checkpoint, save_checkpoint
-from mmviz.runs.files import EMBEDDINGS_FILE
 from mmviz.runs.devices import pick_device
 from mmviz.runs.distributed import DistInfo
+from mmviz.runs.evaluate import evaluate, export_embeddings, prepare_eval_set
+from mmviz.runs.files import EMBEDDINGS_FILE
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TrainParams, resolve_config, resolve_stored_config, train_params
-from mmviz.data.registry import load
-from mmviz.runs.evaluate import prepare_eval_set
-from mmviz.data.registry import view_renderer
-from mmviz.models.registry import build_model, model_inputs
-from mmviz.runs.evaluate import evaluate
-from mmviz.data.embeddings_io import save_embeddings
-from mmviz.runs.evaluate import export_embeddings
-from mmviz.runs.evaluate import evaluate, export_embeddings, prepare_eval_set
-from mmviz.models.registry import get_model_info
-from mmviz.runs import runner
+
+ONE_PROCESS = DistInfo()
+"""A run on one process (no torchrun)."""
 
 Progress = Callable[[int, int, dict[str, float]], None]
 """Called as ``progress(step, total_steps, latest_values)`` at every log and eval step."""
@@ -123,7 +121,7 @@ class Trainer:
     """One training process for one run (one rank under torchrun)."""
 
     def __init__(self, store: RunStore, run_id: str, config: dict[str, Any], device: torch.device,
-                 info: DistInfo = DistInfo(), progress: Progress | None = None,
+                 info: DistInfo = ONE_PROCESS, progress: Progress | None = None,
                  stop: threading.Event | None = None) -> None:
         self.store, self.run_id, self.config = store, run_id, config
         self.params = train_params(config)

@@ -14,18 +14,16 @@ model and training schemas, so a bad config fails before a run is created.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from mmviz.data.base import ParamSpec
+from mmviz.data.registry import get_info, resolve_params
 from mmviz.errors import MmvizError
 from mmviz.models.config import param, param_specs
-from mmviz.data.registry import get_info, resolve_params
-from mmviz.models.registry import check_compatible, resolve_model_params
-from mmviz.models.registry import get_model_info
+from mmviz.models.registry import check_compatible, get_model_info, resolve_model_params, with_legacy_params
 from mmviz.runs.devices import pick_device
-from mmviz.models.registry import with_legacy_params
-from mmviz.data.registry import get_info
 
 
 @dataclass(frozen=True)

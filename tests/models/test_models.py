@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -198,3 +199,37 @@ def test_vector_models_build_with_mlps():
     model = build_model("clip", VECTORS, **SMALL)
     out = model(torch.randn(4, 5), torch.randn(4, 4))
     assert torch.isfinite(out["loss"])
+
+
+def _reference_meru_exp_map0(v: np.ndarray, c: float) -> np.ndarray:
+    """MERU's exp_map0 from its definition: the space part sinh(min(√c‖v‖, asinh 2¹⁵)) v / (√c‖v‖)."""
+    rc = math.sqrt(c) * np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.sinh(np.minimum(rc, math.asinh(2.0**15))) * v / rc
+
+
+@pytest.mark.parametrize("c", [0.1, 1.0, 4.0])
+def test_meru_lifts_features_as_merus_exp_map0_clamps_them(c):
+    model = build_model("meru", VECTORS, **SMALL, curvature=c)
+    with torch.no_grad():
+        model.log_alpha.fill_(0.0)  # α = 1: the features are the tangent vectors
+    feats = torch.tensor([[0.3, -0.2, 0.1, 0.0, 0.5, 0.2, -0.1, 0.4],
+                          [30.0, 4.0, -8.0, 1.0, 0.0, 2.0, 5.0, -3.0]], dtype=torch.float64) / math.sqrt(c)
+    space = model.project(feats.float(), 0)[:, 1:].detach().double().numpy()
+    expected = _reference_meru_exp_map0(feats.numpy(), c)
+    np.testing.assert_allclose(space, expected, rtol=2e-5)
+    # the far point sits at MERU's limit, 11.09/√c from the origin
+    dist = model.geometry().dist0(model.project(feats.float(), 0)).detach().double()
+    assert float(dist[1]) == pytest.approx(math.asinh(2.0**15) / math.sqrt(c), rel=1e-4)
+    # without the clamp (runs stored before it) the same point lies much further out
+    free = build_model("meru", VECTORS, **SMALL, curvature=c, exp_map_limit=0.0)
+    with torch.no_grad():
+        free.log_alpha.fill_(0.0)
+    assert float(free.geometry().dist0(free.project(feats.float(), 0))[1].detach()) > 20 / math.sqrt(c)
+
+
+def test_stored_meru_runs_keep_no_exp_map_limit():
+    from mmviz.models.registry import with_legacy_params
+
+    assert with_legacy_params("meru", {})["exp_map_limit"] == 0.0
+    assert with_legacy_params("meru-poincare", {})["exp_map_limit"] == 0.0
+    assert resolve_model_params("meru", {})["exp_map_limit"] == pytest.approx(math.asinh(2.0**15))
