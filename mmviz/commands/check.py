@@ -27,13 +27,17 @@ def format_summary(info: dict) -> str:
     """The human-readable lines for a :func:`mmviz.data.embeddings_io.summary` dict."""
     modalities = ", ".join(f"{name} {count}" for name, count in info["modalities"].items())
     columns = ", ".join(info["metadata_columns"]) or "none"
-    return "\n".join([
+    lines = [
         f"{info['source']}: {info['n']} points in {info['dim']} dimensions",
         f"geometry: {info['geometry']} (curvature {info['curvature']:g})",
         f"modalities: {modalities}",
         f"norms: {info['norm_min']:.4g} to {info['norm_max']:.4g}",
         f"metadata: {columns}",
-    ])
+    ]
+    if info.get("fits_poincare_ball"):
+        lines.append("note: every point lies inside the unit ball, so these may be Poincaré-ball coordinates; "
+                     "they were read as euclidean (pass --geometry poincare to read them as such)")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:

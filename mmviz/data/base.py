@@ -28,6 +28,8 @@ class ParamSpec:
     max: float | None = None
     choices: Sequence[Any] | None = None
     advanced: bool = False
+    required: bool = False
+    """A ``str`` parameter that must be given (a user's file path): empty is refused up front."""
 
     def validate(self, value: Any) -> Any:
         """Coerce ``value`` to this parameter's type; raise ``ValueError`` saying what is wrong."""
@@ -87,6 +89,9 @@ class DatasetInfo:
     version: int = 1
     cacheable: bool = False
     user_file: bool = False
+    train_size: Callable[[dict[str, Any]], int] | None = None
+    """Training pairs for resolved parameters, without loading (a batch larger than this is
+    refused before a run exists); None where the size is only known once loaded."""
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:

@@ -71,7 +71,8 @@ def parse_edge_list(data: bytes, name: str = "upload") -> Hierarchy:
     description="Your own hierarchy: an edge-list CSV (child,parent per row) on this machine, checked "
     "on load (one root, no cycles, at most 5,000 nodes). The Hierarchy lab saves an upload and trains on it.",
     kind="hierarchy",
-    params=(ParamSpec("path", "str", "", "path of the CSV/TSV file with one child,parent edge per row"),),
+    params=(ParamSpec("path", "str", "", "path of the CSV/TSV file with one child,parent edge per row",
+                      required=True),),
     splits=("train",),
     user_file=True,
 ))

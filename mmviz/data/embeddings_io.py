@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,12 +140,7 @@ def load_embeddings(
             raise MmvizError(f"{path}: no such file or folder")
     _check_size(paths, max_bytes)
 
-    if len(paths) == 2 and _is_projector_metadata(paths[1]):
-        parsed = _read_projector(paths[0], paths[1])
-    elif len(paths) == 1:
-        parsed = _read_path(paths[0])
-    else:
-        parsed = _concat_modalities(paths, [_read_path(p) for p in paths])
+    parsed = _read_inputs(paths)
 
     geometry = geometry or parsed.geometry or "euclidean"
     if geometry not in GEOMETRY_NAMES:
@@ -161,6 +158,36 @@ def load_embeddings(
     )
     validate(es)
     return es
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of an exception's message (libraries' messages can run over several)."""
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _read_inputs(paths: list[Path]) -> _Parsed:
+    """Dispatch to the readers; a damaged, truncated, unreadable or mis-encoded file becomes one
+    :class:`MmvizError` line naming it, whatever the library underneath raised."""
+    current = paths[0]
+    try:
+        if len(paths) == 2 and _is_projector_metadata(paths[1]):
+            return _read_projector(paths[0], paths[1])
+        parts = []
+        for current in paths:
+            parts.append(_read_path(current))
+        return parts[0] if len(parts) == 1 else _concat_modalities(paths, parts)
+    except MmvizError:
+        raise
+    except PermissionError:
+        raise MmvizError(f"{current.name}: permission denied (this user may not read it)") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise MmvizError(f"{current.name}: the archive is damaged or truncated ({_one_line(err)})") from None
+    except UnicodeDecodeError:
+        raise MmvizError(f"{current.name}: not UTF-8 text (a compressed or binary file named "
+                         f"{current.suffix}?)") from None
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as err:
+        raise MmvizError(f"{current.name}: could not read it ({type(err).__name__}: {_one_line(err)})") from None
 
 
 def validate(es: EmbeddingSet) -> None:
@@ -201,10 +228,12 @@ def summary(es: EmbeddingSet) -> dict[str, Any]:
     """Counts and ranges of an :class:`EmbeddingSet`, JSON-ready.
 
     Keys: n, dim, geometry, curvature, modalities (name → count), norm_min, norm_max
-    (Euclidean norms of the stored coordinates), metadata_columns, source.
+    (Euclidean norms of the stored coordinates), metadata_columns, source, and
+    fits_poincare_ball (:func:`fits_poincare_ball`).
     """
     norms = np.linalg.norm(es.points.astype(np.float64), axis=1)
     return {
+        "fits_poincare_ball": fits_poincare_ball(es),
         "n": len(es),
         "dim": es.dim,
         "geometry": es.geometry,
@@ -215,6 +244,15 @@ def summary(es: EmbeddingSet) -> dict[str, Any]:
         "metadata_columns": [str(c) for c in es.metadata.columns],
         "source": es.source,
     }
+
+
+def fits_poincare_ball(es: EmbeddingSet) -> bool:
+    """Whether Euclidean points could be Poincaré-ball coordinates: every row strictly inside the
+    unit ball. They are still read as Euclidean (that is what a plain array says); the CLI and
+    the Explorer say so and offer the switch."""
+    if es.geometry != "euclidean" or len(es) == 0:
+        return False
+    return bool((np.linalg.norm(es.points.astype(np.float64), axis=1) < 1.0).all())
 
 
 def save_embeddings(path: str | Path, es: EmbeddingSet) -> Path:
@@ -480,7 +518,7 @@ def _read_parquet(path: Path) -> _Parsed:
     try:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for a damaged file
-        raise MmvizError(f"{path.name}: could not read the parquet file ({err})") from None
+        raise MmvizError(f"{path.name}: could not read the parquet file ({_one_line(err)})") from None
     points, metadata = _split_frame(frame, path.name)
     return _Parsed(points, metadata)
 
@@ -491,7 +529,7 @@ def _read_hf_folder(path: Path) -> _Parsed:
     try:
         data = load_from_disk(str(path))
     except Exception as err:  # datasets raises several types for a damaged folder
-        raise MmvizError(f"{path}: could not read the Hugging Face dataset ({err})") from None
+        raise MmvizError(f"{path}: could not read the Hugging Face dataset ({_one_line(err)})") from None
     if not isinstance(data, Dataset):
         splits = list(data)
         if len(splits) != 1:

@@ -304,6 +304,7 @@ INFO = DatasetInfo(
     ),
     kind="pairs",
     modalities=("u", "v"),
+    train_size=lambda p: p["n"],
     params=(
         ParamSpec("du", "int", 8, "dimension of modality u", min=1, max=512),
         ParamSpec("dv", "int", 8, "dimension of modality v", min=1, max=512),

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mmviz.data.base import DatasetInfo, Hierarchy, Loader, PairedDataset
-from mmviz.errors import MmvizError
+from mmviz.errors import ConfigError, MmvizError
 
 _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
 
@@ -62,15 +62,19 @@ def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     known = {p.name for p in info.params}
     unknown = sorted(set(params) - known)
     if unknown:
-        raise MmvizError(
-            f"dataset {name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(sorted(known)) or 'none'}"
-        )
+        raise ConfigError(
+            f"dataset {name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(sorted(known)) or 'none'}",
+            f"data.{unknown[0]}")
     out = info.defaults()
     for key, value in params.items():
         try:
             out[key] = info.param(key).validate(value)
         except ValueError as err:
-            raise MmvizError(f"dataset {name!r}: {err}") from None
+            raise ConfigError(f"dataset {name!r}: {err}", f"data.{key}") from None
+    for spec in info.params:
+        if spec.required and not str(out[spec.name]).strip():
+            raise ConfigError(f"dataset {name!r} needs a {spec.name} ({spec.help}): --set data.{spec.name}=…",
+                              f"data.{spec.name}")
     return out
 
 

@@ -100,6 +100,7 @@ _SEED = ParamSpec("seed", "int", 0, "Random seed: same seed, same dataset.", min
         _SEED,
     ),
     modalities=("image",),
+    train_size=lambda p: p["n"],
     cacheable=True,
 ))
 def load_trifeature(split: str, n: int, size: int, seed: int) -> PairedDataset:
@@ -149,6 +150,7 @@ def texture_color_mapping(mapping_seed: int) -> np.ndarray:
                   "a fair synergy probe).", advanced=True),
     ),
     modalities=("image1", "image2"),
+    train_size=lambda p: p["n_train"],
     cacheable=True,
 ))
 def load_trifeature_pairs(split: str, n_train: int, n_test: int, size: int, seed: int,
@@ -288,6 +290,7 @@ def zero_shot_prompts() -> dict[str, list[int]]:
                   f"({TEST_COMBINATION_RULE}): compositional generalisation.", advanced=True),
     ),
     modalities=("image", "text"),
+    train_size=lambda p: p["n"],
     cacheable=True,
 ))
 def load_trifeature_captions(split: str, n: int, n_test: int, size: int, seed: int, levels: str,

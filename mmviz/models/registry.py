@@ -13,7 +13,7 @@ import numpy as np
 
 from mmviz.data.base import PairedDataset, ParamSpec
 from mmviz.data.registry import get_info
-from mmviz.errors import MmvizError
+from mmviz.errors import ConfigError, MmvizError
 from mmviz.models.base import ContrastiveModel
 from mmviz.models.clip import Clip
 from mmviz.models.config import ClipConfig, MeruConfig, param_specs
@@ -149,14 +149,20 @@ def resolve_model_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     specs = {p.name: p for p in info.params}
     unknown = sorted(set(params) - set(specs))
     if unknown:
-        raise MmvizError(f"model {name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(specs)}")
+        raise ConfigError(f"model {name!r} has no parameter {unknown[0]!r}; it takes: {', '.join(specs)}",
+                          f"model.{unknown[0]}")
     out = info.defaults()
-    try:
-        for key, value in params.items():
+    for key, value in params.items():
+        try:
             out[key] = specs[key].validate(value)
+        except ValueError as err:
+            raise ConfigError(f"model {name!r}: {err}", f"model.{key}") from None
+    try:
         info.config_cls(**out)  # cross-field checks
     except ValueError as err:
-        raise MmvizError(f"model {name!r}: {err}") from None
+        # a config's own checks start their message with the parameter they are about, if one
+        about = next((k for k in specs if str(err).startswith(k + " ")), "")
+        raise ConfigError(f"model {name!r}: {err}", f"model.{about}" if about else "") from None
     return out
 
 

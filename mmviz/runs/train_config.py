@@ -20,7 +20,7 @@ from typing import Any
 
 from mmviz.data.base import ParamSpec
 from mmviz.data.registry import get_info, resolve_params
-from mmviz.errors import MmvizError
+from mmviz.errors import ConfigError, MmvizError
 from mmviz.models.config import param, param_specs
 from mmviz.models.registry import check_compatible, get_model_info, resolve_model_params, with_legacy_params
 from mmviz.runs.devices import pick_device
@@ -97,9 +97,16 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
         try:
             out[key] = spec.validate(config.get(key, model_defaults.get(key, spec.default)))
         except ValueError as err:
-            raise MmvizError(str(err)) from None
-
-    pick_device(out["device"])  # unknown or unavailable device → MmvizError now, not mid-run
+            raise ConfigError(str(err), f"train.{key}") from None
+    size_of = get_info(out["dataset"]).train_size
+    if size_of is not None and out["batch_size"] > (size := size_of(out["dataset_params"])):
+        raise ConfigError(f"batch_size {out['batch_size']:,} is larger than the training set: {out['dataset']} has "
+                          f"{size:,} training pairs with these parameters; lower batch_size or add data",
+                          "train.batch_size")
+    try:
+        pick_device(out["device"])  # unknown or unavailable device → refused now, not mid-run
+    except MmvizError as err:
+        raise ConfigError(str(err), "train.device") from None
     return out
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from mmviz.data.embeddings_io import EmbeddingSet
+from mmviz.data.embeddings_io import EmbeddingSet, fits_poincare_ball
 from mmviz.errors import MmvizError
 from mmviz.explorer import queries
 from mmviz.explorer.projections import METHODS, SPECIFICITY, Projection
@@ -58,7 +58,8 @@ def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
             st.error(f"This run's embeddings can't be read: {err}")
             return None
     g_col, c_col, f_col = pick_col.columns([1, 1, 2])
-    geometry = g_col.selectbox("geometry of the file", ("as declared in the file",) + GEOMETRY_NAMES)
+    geometry = g_col.selectbox("geometry of the file", ("as declared in the file",) + GEOMETRY_NAMES,
+                               key=prefix + "file_geometry")
     curvature = c_col.number_input("curvature c", 0.01, 100.0, 1.0, help="Hyperbolic geometries: curvature −c.")
     files = f_col.file_uploader("embeddings file(s)", type=["npy", "npz", "parquet", "csv", "tsv"],
                                 accept_multiple_files=True,
@@ -69,10 +70,21 @@ def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
         return None
     declared = geometry.startswith("as declared")
     try:
-        return upload_source(files, None if declared else geometry, None if declared else curvature)
+        source = upload_source(files, None if declared else geometry, None if declared else curvature)
     except MmvizError as err:
         st.error(f"This file can't be used: {err}")
         return None
+    if fits_poincare_ball(source.es):
+        hint, switch = st.columns([4, 1], vertical_alignment="center")
+        hint.info("Every point lies inside the unit ball: these may be Poincaré-ball coordinates. They are read "
+                  "as **euclidean**, as a plain array says.", icon=":material/info:")
+        switch.button("Read as Poincaré ball", key=prefix + "to_poincare", on_click=_set_state,
+                      args=(prefix + "file_geometry", "poincare"))
+    return source
+
+
+def _set_state(key: str, value: object) -> None:
+    st.session_state[key] = value
 
 
 def view_controls(es: EmbeddingSet, prefix: str) -> View:

@@ -19,7 +19,7 @@ from mmviz.metrics.projection import quality
 from mmviz.runs.embeddings import embeddings_version
 from mmviz.ui.run_source import load_run_embeddings
 from mmviz.ui.train_runs import get_store
-from mmviz.ui.uploads import load_uploaded
+from mmviz.ui.uploads import check_upload_size, load_uploaded
 
 
 @dataclass
@@ -56,6 +56,7 @@ def _uploaded(files: tuple[tuple[str, bytes], ...], geometry: str | None, curvat
 
 def upload_source(files, geometry: str | None, curvature: float | None) -> Source:
     """Uploaded files → a Source (MmvizError if the loader refuses them); parsed once per content."""
+    check_upload_size(files)  # before the bytes are copied into the cache key
     blobs = tuple((f.name, f.getvalue()) for f in files)
     es = _uploaded(blobs, geometry, curvature)
     digest = hashlib.sha1(b"".join(n.encode() + b for n, b in blobs)).hexdigest()[:16]

@@ -33,23 +33,31 @@ def _field(spec: ParamSpec, key: str, value: Any) -> Any:
 
 
 def param_form(specs: Sequence[ParamSpec], key: str, values: dict[str, Any] | None = None,
-               columns: int = 3) -> dict[str, Any]:
+               columns: int = 3, slots: dict[str, Any] | None = None) -> dict[str, Any]:
     """Widgets for ``specs`` laid out in ``columns``; advanced ones in a collapsed expander.
 
-    ``values`` overrides defaults (e.g. from the URL). Returns {name: value}.
+    ``values`` overrides defaults (e.g. from the URL). ``slots``, if given, receives an empty
+    placeholder under each field (name → ``st.empty()``) for a message about that value.
+    Returns {name: value}.
     """
     values = values or {}
     out: dict[str, Any] = {}
     basic = [s for s in specs if not s.advanced]
     advanced = [s for s in specs if s.advanced]
+
+    def place(spec: ParamSpec) -> None:
+        out[spec.name] = _field(spec, f"{key}.{spec.name}", values.get(spec.name, spec.default))
+        if slots is not None:
+            slots[spec.name] = st.empty()
+
     cols = st.columns(columns)
     for i, spec in enumerate(basic):
         with cols[i % columns]:
-            out[spec.name] = _field(spec, f"{key}.{spec.name}", values.get(spec.name, spec.default))
+            place(spec)
     if advanced:
         with st.expander("Advanced parameters"):
             cols = st.columns(columns)
             for i, spec in enumerate(advanced):
                 with cols[i % columns]:
-                    out[spec.name] = _field(spec, f"{key}.{spec.name}", values.get(spec.name, spec.default))
+                    place(spec)
     return out

@@ -11,7 +11,7 @@ import streamlit as st
 
 from mmviz.data.base import ParamSpec
 from mmviz.data.registry import get_info, list_datasets
-from mmviz.errors import MmvizError
+from mmviz.errors import ConfigError, MmvizError
 from mmviz.models.registry import get_model_info, list_models, models_for
 from mmviz.runs import runner
 from mmviz.runs.devices import available_devices
@@ -164,27 +164,41 @@ def launch_form(store: RunStore) -> list[str]:
                             format_func=lambda n: f"{n} — {get_model_info(n).description.split(':')[0]}")
     left.caption(get_info(dataset).description)
     right.caption(get_model_info(model).description)
+    slots: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "train": {}}
     st.markdown("**Dataset parameters**")
     dataset_params = param_form(get_info(dataset).params, key=PREFIX + dataset,
-                                values=_from_url(dataset, get_info(dataset).params))
+                                values=_from_url(dataset, get_info(dataset).params), slots=slots["data"])
     st.markdown("**Model parameters**")
     model_params = param_form(get_model_info(model).params, key=PREFIX + model,
-                              values=_from_url(model, get_model_info(model).params))
+                              values=_from_url(model, get_model_info(model).params), slots=slots["model"])
     st.markdown("**Training**")
     _apply_model_train_defaults(model)
-    train = param_form(FORM_TRAIN_PARAMS, key=PREFIX.rstrip("."), values=_from_url("", FORM_TRAIN_PARAMS))
+    train = param_form(FORM_TRAIN_PARAMS, key=PREFIX.rstrip("."), values=_from_url("", FORM_TRAIN_PARAMS),
+                       slots=slots["train"])
     dev_col, name_col = st.columns(2)
     device = dev_col.selectbox("device", ["auto"] + [d["name"] for d in devices()], key=PREFIX + "device",
                                format_func=_device_label)
+    slots["train"]["device"] = dev_col.empty()
     dev_col.caption(device_summary())
     name = name_col.text_input("run name (optional)", key=PREFIX + "name", help="Labels the run's curves.")
-    if not st.button("Launch run", type="primary", icon=":material/play_arrow:"):
-        return []
     config: dict[str, Any] = {"dataset": dataset, "dataset_params": dataset_params, "model": model,
                               "model_params": model_params, **train, "device": device,
                               "name": name.strip() or None}
-    try:
+    try:  # checked on every change, so a bad value is flagged where it was typed, before Launch
         resolved = resolve_config(config)
+    except ConfigError as err:
+        scope, _, field = err.field.partition(".")
+        slot = slots.get(scope, {}).get(field)
+        (slot or st).error(str(err), icon=":material/error:")
+        specs = {"data": get_info(dataset).params, "model": get_model_info(model).params}.get(scope, TRAIN_PARAMS)
+        if slot is not None and any(s.name == field and s.advanced for s in specs):
+            st.error(f"{err} (under *Advanced parameters*)", icon=":material/error:")  # the field may be folded
+        st.button("Launch run", type="primary", icon=":material/play_arrow:", disabled=True,
+                  help="Fix the value marked in red first.")
+        return []
+    if not st.button("Launch run", type="primary", icon=":material/play_arrow:"):
+        return []
+    try:
         return [runner.launch(resolved, store=store)]
     except MmvizError as err:
         st.error(f"This run can't start: {err}", icon=":material/error:")

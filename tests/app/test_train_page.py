@@ -92,10 +92,36 @@ def test_a_bad_setting_shows_an_error_and_launches_nothing(store, settings, mess
     at = _page()
     for key, value in settings.items():
         (at.text_input(key=key) if isinstance(value, str) else at.number_input(key=key)).set_value(value)
-    _button(at, "Launch run").click().run()
+    at.run()
     assert not at.exception
-    assert at.error and "can't start" in at.error[0].value and message in at.error[0].value
+    assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
+    assert _button(at, "Launch run").disabled  # refused before a run can exist
     assert store.list_runs() == []
+
+
+def _error_under(at, key: str) -> str:
+    """The error shown right after widget ``key`` in its column (the field's own message slot)."""
+    column = next(c for c in at.columns if any(getattr(w, "key", None) == key for w in c))
+    children = list(column)
+    at_field = next(i for i, w in enumerate(children) if getattr(w, "key", None) == key)
+    following = children[at_field + 1] if at_field + 1 < len(children) else None
+    return following.value if following is not None and following.type == "error" else ""
+
+
+@pytest.mark.parametrize("setup, key, message", [
+    ({"train.dataset": "trifeature-captions", "train.trifeature-captions.n": 100}, "train.batch_size",
+     "batch_size 256 is larger than the training set: trifeature-captions has 100 training pairs"),
+    ({"train.clip.cnn_widths": "16,wide"}, "train.clip.cnn_widths", "cnn_widths must be comma-separated"),
+])
+def test_a_refusal_is_shown_beside_its_field(store, setup, key, message):
+    at = _page()
+    for widget, value in setup.items():
+        kind = at.text_input if isinstance(value, str) else at.number_input
+        (at.selectbox if widget == "train.dataset" else kind)(key=widget).set_value(value)
+        at.run()
+    assert not at.exception
+    assert message in _error_under(at, key)
+    assert _button(at, "Launch run").disabled and store.list_runs() == []
 
 
 def test_a_preset_launches_its_runs_and_overlays_them(store):
@@ -182,7 +208,8 @@ def test_a_run_from_before_a_parameter_existed_trains_again_as_it_was(store):
     _button(at, "Train this again").click().run()
     copies = [r for r in store.list_runs() if r["id"] != old]
     assert len(copies) == 1
-    assert copies[0]["config"]["model_params"] == {"dim": 16, "cnn_norm": "group", "views": "augment"}
+    assert copies[0]["config"]["model_params"] == {"dim": 16, "cnn_norm": "group", "views": "augment",
+                                                   "loss_reduction": "sum"}
 
 
 def test_a_model_with_its_own_training_defaults_fills_the_form_with_them(store):

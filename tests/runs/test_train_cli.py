@@ -39,6 +39,12 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
         (["--dataset", "gaussian", "--model", "clip", "--device", "tpu"], "unknown device 'tpu'"),
         (["--dataset", "gaussian", "--model", "clip", "--steps", "ten"], "invalid int value: 'ten'"),
         (["--model", "clip"], "train needs --dataset and --model"),
+        (["--dataset", "gaussian", "--model", "clip", "--steps", "0"], "steps must be ≥ 1, got 0"),
+        (["--dataset", "edgelist", "--model", "poincare-embed"], "dataset 'edgelist' needs a path"),
+        (["--dataset", "gaussian", "--model", "clip", "--batch-size", "600", "--set", "data.n=500"],
+         "batch_size 600 is larger than the training set: gaussian has 500 training pairs"),
+        (["--dataset", "trifeature-pairs", "--model", "comm", "--batch-size", "64", "--set", "data.n_train=32"],
+         "batch_size 64 is larger than the training set: trifeature-pairs has 32 training pairs"),
         (["--run-id", "20990101-000000-dead"], "no run '20990101-000000-dead'"),
     ],
 )
