@@ -149,9 +149,25 @@ def test_nan_loss_fails_with_a_readable_message_and_keeps_the_checkpoint(store):
 
 
 def test_exception_marks_the_run_failed_with_one_line(store):
-    run_id = create(store, batch_size=4096)
+    # resolve_config refuses this batch before a run exists; a run stored with it anyway (an older
+    # mmviz, a hand-edited config) fails at its first step with the same one line
+    config = {**resolve_config(EASY), "batch_size": 4096}
+    run_id = store.create_run(config, dataset=config["dataset"], model=config["model"], total_steps=config["steps"])
     assert train_run(store, run_id) == "failed"
-    assert store.get_run(run_id)["error"] == "batch size 4096 is larger than the training set (2000 pairs)"
+    assert store.get_run(run_id)["error"] == ("batch_size 4,096 is larger than the training set: gaussian has 2,000 "
+                                              "training pairs with these parameters; lower batch_size or add data")
+
+
+def test_an_error_inside_the_trainer_marks_the_run_failed_with_one_line(store, monkeypatch):
+    from mmviz.runs import loop
+
+    def broken(self):
+        raise loop.TrainingFailed("the data could not be read")
+
+    monkeypatch.setattr(loop.Trainer, "_load_data", broken)
+    run_id = create(store)
+    assert train_run(store, run_id) == "failed"
+    assert store.get_run(run_id)["error"] == "the data could not be read"
 
 
 def test_sigterm_finishes_the_step_and_checkpoints(store):
