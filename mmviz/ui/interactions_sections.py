@@ -103,8 +103,8 @@ def curves_section(store: RunStore, chosen: Sequence[StudyRun]) -> None:
 def ablation_section(store: RunStore, chosen: Sequence[StudyRun]) -> None:
     """Synergy over training of CoMM with and without its per-modality terms (biased runs)."""
     st.markdown(
-        "CoMM's loss is L(Z′, Z″) between the fused embeddings of two views of each pair (new renders "
-        "of its two images in random poses, rotated, flipped and shifted) **plus**, for each "
+        "CoMM's loss averages L(Z′, Z″) between the fused embeddings of two views of each pair (new "
+        "renders of its two images in random poses, rotated, flipped and shifted) **and**, for each "
         "modality, ½(L(Z_i′, Z″) + L(Z_i″, Z′)) with the other modality masked. The paper's ablation: "
         "with the two-view term alone synergy appears later. Compare S over steps (biased runs)."
     )
