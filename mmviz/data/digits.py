@@ -9,6 +9,7 @@ is tokenised with a closed word vocabulary built here (id 0 = padding).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -94,8 +95,17 @@ def split_indices(labels: np.ndarray, test_fraction: float, seed: int) -> dict[s
     return {"train": np.sort(train), "test": np.sort(test)}
 
 
+@lru_cache(maxsize=16)
+def train_size(test_fraction: float, seed: int) -> int:
+    """Training pairs of the split (labels only, no images): what a batch may not exceed."""
+    from sklearn.datasets import load_digits
+
+    return len(split_indices(load_digits().target, test_fraction, seed)["train"])
+
+
 INFO = DatasetInfo(
     name="digits",
+    train_size=lambda p: train_size(p["test_fraction"], p["seed"]),
     description=(
         "scikit-learn's 1797 handwritten 8×8 digits paired with captions that name the digit "
         "(\"seven\", \"the digit 7\", ...): the MNIST-style image–text experiment."

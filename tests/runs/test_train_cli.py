@@ -45,6 +45,8 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
          "batch_size 600 is larger than the training set: gaussian has 500 training pairs"),
         (["--dataset", "trifeature-pairs", "--model", "comm", "--batch-size", "64", "--set", "data.n_train=32"],
          "batch_size 64 is larger than the training set: trifeature-pairs has 32 training pairs"),
+        (["--dataset", "digits", "--model", "tilt", "--batch-size", "2048"],
+         "batch_size 2,048 is larger than the training set: digits has 1,437 training pairs"),
         (["--run-id", "20990101-000000-dead"], "no run '20990101-000000-dead'"),
     ],
 )
