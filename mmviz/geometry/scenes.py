@@ -24,28 +24,13 @@ def polar_to_disk(radius_frac: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
     return np.stack([radius_frac * np.cos(a), radius_frac * np.sin(a)], axis=1)
 
 
-class DiskFrame:
-    """The ball of curvature −c seen as the unit disk, optionally recentred on a point.
-
-    ``to_view`` maps ball coordinates to what is drawn: scale by √c, then recentre (the two
-    commute with Möbius maps, :mod:`mmviz.geometry.disk`).
-    """
-
-    def __init__(self, curvature: float, center: np.ndarray | None = None) -> None:
-        self.scale = float(np.sqrt(curvature))
-        self.center = None if center is None else np.asarray(center, np.float64) * self.scale
-
-    def from_unit(self, p: np.ndarray) -> np.ndarray:
-        """(…, 2) unit-disk coordinates → ball coordinates (float64)."""
-        return np.asarray(p, dtype=np.float64) / self.scale
-
-    def to_view(self, x: np.ndarray) -> np.ndarray:
-        """(N, 2) ball coordinates → (N, 2) drawn unit-disk coordinates."""
-        unit = np.asarray(x, np.float64) * self.scale
-        return unit if self.center is None else disk.recenter(unit, self.center)
+def _view(unit: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    """(N, 2) unit-disk points as drawn: Möbius-moved so that ``center`` (unit disk) is the origin."""
+    return unit if center is None else disk.recenter(unit, center)
 
 
-def grid_lines(frame: DiskFrame, n_rays: int = 12, radii=(1.0, 2.0, 3.0), n: int = 240) -> list[np.ndarray]:
+def grid_lines(center: np.ndarray | None = None, n_rays: int = 12, radii=(1.0, 2.0, 3.0),
+               n: int = 240) -> list[np.ndarray]:
     """The faint geodesic grid: ``n_rays`` diameters and hyperbolic circles of the given radii
     (in units of 1/√c) around the origin, each an (n, 2) polyline in view coordinates."""
     lines = []
@@ -53,10 +38,9 @@ def grid_lines(frame: DiskFrame, n_rays: int = 12, radii=(1.0, 2.0, 3.0), n: int
     for k in range(n_rays // 2):
         a = np.pi * k / (n_rays // 2)
         # a diameter, sampled evenly in hyperbolic length out to radius 6/√c
-        unit = disk.polar(np.abs(6.0 * t), np.where(t < 0, a + np.pi, a))
-        lines.append(frame.to_view(unit / frame.scale))
+        lines.append(_view(disk.polar(np.abs(6.0 * t), np.where(t < 0, a + np.pi, a)), center))
     for r in radii:
-        lines.append(frame.to_view(disk.circle(np.zeros(2), r, n) / frame.scale))
+        lines.append(_view(disk.circle(np.zeros(2), r, n), center))
     return lines
 
 
@@ -82,23 +66,22 @@ def distance_scene(unit_points: np.ndarray, labels: list[str], curvature: float,
     circle_radius: hyperbolic radius of the circle drawn around each point (ball units).
     recenter: index of the point to move to the centre, or None.
     """
-    base = DiskFrame(curvature)
-    x = base.from_unit(unit_points)
-    frame = DiskFrame(curvature, x[recenter] if recenter is not None else None)
     unit = np.asarray(unit_points, np.float64)
-    view = frame.to_view(x)
-    scene = DistanceScene(labels=list(labels), points=view, grid=grid_lines(frame))
+    sqrt_c = math.sqrt(curvature)
+    center = unit[recenter] if recenter is not None else None
+    view = _view(unit, center)
+    scene = DistanceScene(labels=list(labels), points=view, grid=grid_lines(center))
     rows = []
-    for i, j in combinations(range(len(x)), 2):
-        scene.geodesics.append(frame.to_view(disk.geodesic(unit[i], unit[j], 96) / frame.scale))
+    for i, j in combinations(range(len(unit)), 2):
+        scene.geodesics.append(_view(disk.geodesic(unit[i], unit[j], 96), center))
         scene.chords.append(view[[i, j]])
         rows.append({
             "pair": f"{labels[i]}–{labels[j]}",
-            "hyperbolic": float(disk.pairwise_dist(unit[i:i + 1], unit[j:j + 1])[0, 0]) / frame.scale,
+            "hyperbolic": float(disk.pairwise_dist(unit[i:i + 1], unit[j:j + 1])[0, 0]) / sqrt_c,
             "Euclidean (drawn)": float(np.linalg.norm(view[i] - view[j])),
         })
-    for i in range(len(x)):
-        scene.circles.append(frame.to_view(disk.circle(unit[i], circle_radius * frame.scale, 128) / frame.scale))
+    for i in range(len(unit)):
+        scene.circles.append(_view(disk.circle(unit[i], circle_radius * sqrt_c, 128), center))
     table = pd.DataFrame(rows)
     table["ratio"] = table["hyperbolic"] / table["Euclidean (drawn)"].clip(lower=1e-12)
     scene.table = table
@@ -112,11 +95,10 @@ def tree_scene(layout: np.ndarray, edges: np.ndarray, curvature: float, recenter
 
     layout: (N, 2) ball coordinates; edges: (E, 2) (child, parent) indices.
     """
-    x = np.asarray(layout, np.float64)
-    frame = DiskFrame(curvature, x[recenter] if recenter is not None else None)
-    unit = x * frame.scale
-    arcs = [frame.to_view(disk.geodesic(unit[c], unit[p], n) / frame.scale) for c, p in edges]
-    return frame.to_view(x), arcs, grid_lines(frame)
+    unit = np.asarray(layout, np.float64) * math.sqrt(curvature)
+    center = unit[recenter] if recenter is not None else None
+    arcs = [_view(disk.geodesic(unit[c], unit[p], n), center) for c, p in edges]
+    return _view(unit, center), arcs, grid_lines(center)
 
 
 def distances_from(points: np.ndarray, curvature: float, index: int | None = None) -> np.ndarray:
