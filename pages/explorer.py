@@ -30,6 +30,7 @@ URL = {
     "rings": UrlParam(True),
     "compare": UrlParam(""),
     "edges": UrlParam(True),
+    "job": UrlParam(""),
 }
 seed_from_url(URL, P)
 
@@ -58,5 +59,5 @@ others = [i for i in labels if i != src.run_id]
 panels.specificity_section(src.es, proj, src.label, others, labels, view.specificity)
 
 st.subheader("Traversal: from an image to the origin (MERU)")
-panels.traversal_section(src.es, proj, src.run_id)
+panels.traversal_section(src, proj)
 write_to_url(URL, P)

@@ -15,6 +15,7 @@ URL = {
     "h": UrlParam("tree", choices=sections.SOURCES), "b": UrlParam(3, 2, 6), "d": UrlParam(4, 1, 6),
     "method": UrlParam("construct", choices=("construct", "train")), "dim": UrlParam(2, 2, 50),
     "prec": UrlParam("high", choices=("high", "float64")), "steps": UrlParam(3000, 100, 50000, step=500),
+    "root": UrlParam("entity.n.01"), "n": UrlParam(1000, 100, 2000, step=100),
 }
 seed_from_url(URL, P)
 

@@ -17,6 +17,7 @@ page_setup()
 P = page_entry("similarity").state_prefix  # this page's keys never meet another page's
 URL = {
     "src": UrlParam("run", choices=tuple(sections.SOURCES)), "run": UrlParam(""), "cmp": UrlParam(""),
+    "job": UrlParam(""),
     "B": UrlParam(32, choices=cache.BATCH_SIZES), "seed": UrlParam(0, 0, 1_000_000),
     "learned": UrlParam(True), "tau": UrlParam(0.07, 0.005, 1.0, step=0.001), "order": UrlParam("batch"),
     "left": UrlParam("similarity", choices=tuple(views.LEFT_VIEWS)),

@@ -51,6 +51,9 @@ DEFAULT_MODALITY = "embedding"
 # 1e-4 of x0² leaves room for that (and for float32 maths upstream) but catches real errors.
 LORENTZ_RTOL = 1e-4
 
+# 0-d facts besides geometry and curvature that save_embeddings writes and load_embeddings restores.
+SAVED_EXTRAS = ("cone_min_radius", "logit_scale", "model")
+
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"  # protocol 2+ pickles start with the PROTO opcode
@@ -65,7 +68,9 @@ class EmbeddingSet:
     curvature: c > 0; the space curves at -c (poincare, lorentz) or is a sphere of radius
     1/sqrt(c) (sphere; consumers normalise directions).
     cone_min_radius: the entailment-cone constant K of a hyperbolic model (a run's
-    ``min_radius``; MERU's 0.1 for files, which do not carry one).
+    ``min_radius``; MERU's 0.1 for files that do not carry one).
+    logit_scale: 1 / temperature a model learned (pretrained models' files carry it), or None.
+    model: the model that made the points (``meru-vit-s``, ``open_clip:ViT-B-32``), or "".
     """
 
     points: np.ndarray
@@ -74,6 +79,8 @@ class EmbeddingSet:
     curvature: float = 1.0
     source: str = ""
     cone_min_radius: float = DEFAULT_CONE_MIN_RADIUS
+    logit_scale: float | None = None
+    model: str = ""
 
     def __post_init__(self) -> None:
         self.points = np.ascontiguousarray(self.points, dtype=np.float32)
@@ -115,6 +122,7 @@ class _Parsed:
     metadata: pd.DataFrame = field(default_factory=pd.DataFrame)
     geometry: str | None = None
     curvature: float | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # 0-d facts a saved file declares
 
 
 # --------------------------------------------------------------------------- public API
@@ -156,6 +164,11 @@ def load_embeddings(
         points=parsed.points, metadata=parsed.metadata, geometry=geometry, curvature=curvature,
         source=", ".join(str(p) for p in paths),
     )
+    if "cone_min_radius" in parsed.extras:
+        es.cone_min_radius = float(parsed.extras["cone_min_radius"])
+    if "logit_scale" in parsed.extras:
+        es.logit_scale = float(parsed.extras["logit_scale"])
+    es.model = str(parsed.extras.get("model", ""))
     validate(es)
     return es
 
@@ -258,8 +271,9 @@ def fits_poincare_ball(es: EmbeddingSet) -> bool:
 def save_embeddings(path: str | Path, es: EmbeddingSet) -> Path:
     """Write ``es`` to an ``.npz`` that :func:`load_embeddings` reads back (no pickle).
 
-    Keys: ``points`` (N, D) float32, ``geometry``, ``curvature``, and ``meta_<column>``
-    per metadata column (numbers as numbers; anything else as unicode strings).
+    Keys: ``points`` (N, D) float32, ``geometry``, ``curvature``, ``cone_min_radius``, ``logit_scale``
+    and ``model`` when set, and ``meta_<column>`` per metadata column (numbers as numbers;
+    anything else as unicode strings).
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -268,7 +282,12 @@ def save_embeddings(path: str | Path, es: EmbeddingSet) -> Path:
         "points": es.points,
         "geometry": np.array(es.geometry),
         "curvature": np.array(es.curvature, dtype=np.float64),
+        "cone_min_radius": np.array(es.cone_min_radius, dtype=np.float64),
     }
+    if es.logit_scale is not None:
+        arrays["logit_scale"] = np.array(es.logit_scale, dtype=np.float64)
+    if es.model:
+        arrays["model"] = np.array(es.model)
     for column in es.metadata.columns:
         values = es.metadata[column]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
@@ -432,8 +451,9 @@ def _read_npz(path: Path) -> _Parsed:
         metadata.insert(0, "modality", modality.tolist())
     geometry = declared.get("geometry")
     curvature = declared.get("curvature")
+    extras = {k: declared[k] for k in SAVED_EXTRAS if k in declared}
     return _Parsed(points, metadata, str(geometry) if geometry is not None else None,
-                   float(curvature) if curvature is not None else None)
+                   float(curvature) if curvature is not None else None, extras)
 
 
 def _column_values(values: np.ndarray) -> Any:

@@ -1,8 +1,10 @@
-"""Build the WordNet noun subtrees that mmviz ships: ``python -m mmviz.data.wordnet_build``.
+"""Build the WordNet noun data that mmviz ships: ``python -m mmviz.data.wordnet_build``.
 
 Reads WordNet 3.0 as Debian's ``wordnet-base`` installs it (``/usr/share/wordnet``) and
-writes ``assets/wordnet/<dataset>.tsv``: one row per direct (child, parent) edge inside
-the subtree, columns ``child_id, child_name, parent_id, parent_name``, sorted.
+writes ``assets/wordnet/<dataset>.tsv`` for each subtree: one row per direct (child, parent)
+edge inside the subtree, columns ``child_id, child_name, parent_id, parent_name``, sorted;
+and ``assets/wordnet/wordnet-noun.tsv.gz``, the whole noun hierarchy with every synset's
+offset and lemmas (format in :mod:`mmviz.data.wordnet`).
 
 Conventions (they reproduce the counts of Nickel & Kiela's mammal closure):
 
@@ -18,12 +20,14 @@ Conventions (they reproduce the counts of Nickel & Kiela's mammal closure):
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmviz.data.hierarchies import TSV_COLUMNS, WORDNET_SUBTREES, read_wordnet_tsv
+from mmviz.data.wordnet import NOUN_COLUMNS, NOUN_FILE, NOUN_ROOT, build_hierarchy, read_noun_file
 from mmviz.paths import ASSETS
 
 WORDNET_DIR = Path("/usr/share/wordnet")
@@ -39,6 +43,8 @@ class NounGraph:
     lemmas: dict[str, list[str]]
     parents: dict[str, list[str]]
     synset_ids: dict[str, str]
+    senses: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(lemma lower-cased, offset) → the synset's 1-based sense number for that lemma."""
 
     def readable_name(self, offset: str) -> str:
         return self.lemmas[offset][0].replace("_", " ")
@@ -115,7 +121,7 @@ def read_noun_graph(wordnet_dir: Path = WORDNET_DIR) -> NounGraph:
     for offset, words in lemmas.items():
         lemma = words[0].lower()
         synset_ids[offset] = f"{lemma}.n.{senses[(lemma, offset)]:02d}"
-    return NounGraph(lemmas, parents, synset_ids)
+    return NounGraph(lemmas, parents, synset_ids, senses)
 
 
 def subtree_rows(graph: NounGraph, root_id: str) -> list[tuple[str, str, str, str]]:
@@ -147,10 +153,27 @@ def write_tsv(path: Path, rows: list[tuple[str, str, str, str]]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def noun_rows(graph: NounGraph) -> list[tuple[str, str, str]]:
+    """Rows (offset, lemmas as ``lemma:sense``, parent offsets) of every synset, in offset order."""
+    return [
+        (offset, " ".join(f"{lemma}:{graph.senses[(lemma.lower(), offset)]}" for lemma in words),
+         " ".join(graph.parents[offset]))
+        for offset, words in sorted(graph.lemmas.items())
+    ]
+
+
+def write_noun_file(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    """Write ``rows`` under a header line, gzip'd (level 9, no name or time stamp in the header)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(["\t".join(NOUN_COLUMNS)] + ["\t".join(row) for row in rows]) + "\n"
+    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as out:
+        out.write(text.encode("utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mmviz.data.wordnet_build", description=__doc__.splitlines()[0])
     parser.add_argument("--wordnet-dir", type=Path, default=WORDNET_DIR, help="WordNet 3.0 database folder")
-    parser.add_argument("--out", type=Path, default=ASSETS / "wordnet", help="folder for the .tsv files")
+    parser.add_argument("--out", type=Path, default=ASSETS / "wordnet", help="folder for the .tsv and .tsv.gz files")
     args = parser.parse_args(argv)
     if not (args.wordnet_dir / "data.noun").is_file():
         print(f"error: no WordNet 3.0 database at {args.wordnet_dir}; apt-get install wordnet-base", file=sys.stderr)
@@ -166,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(tree.closure)} closure pairs, max depth {int(tree.depth.max())}, "
             f"{path.stat().st_size / 1024:.0f} KiB -> {path}"
         )
+    path = args.out / NOUN_FILE.name
+    write_noun_file(path, noun_rows(graph))
+    index = read_noun_file(path)
+    tree = build_hierarchy(index, index.root)
+    print(
+        f"wordnet-noun: root {NOUN_ROOT}, {len(tree)} nodes, {len(tree.edges)} edges, "
+        f"{len(tree.closure)} closure pairs, max depth {int(tree.depth.max())}, "
+        f"{path.stat().st_size / 1024:.0f} KiB -> {path}"
+    )
     return 0
 
 

@@ -35,15 +35,21 @@ Numerics (float32 in, float32 out, no NaN/Inf in values or gradients):
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
-import geoopt
 import torch
-from geoopt.manifolds.lorentz import math as lorentz_math
-from geoopt.manifolds.stereographic import math as ball_math
 from torch import Tensor
+
+with warnings.catch_warnings():
+    # geoopt 0.5.1 decorates functions with torch.jit.script, which torch 2.14 deprecates with a
+    # FutureWarning on import; only that warning is silenced, only here.
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+    import geoopt
+    from geoopt.manifolds.lorentz import math as lorentz_math
+    from geoopt.manifolds.stereographic import math as ball_math
 
 from mmviz.errors import MmvizError
 from mmviz.geometry.constants import DEFAULT_CONE_MIN_RADIUS, GEOMETRY_NAMES

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geoopt
 import numpy as np
 import torch
 from torch import nn
 
 from mmviz.data.base import Hierarchy
+from mmviz.geometry.manifolds import geoopt  # imported there with its torch.jit warning silenced
 from mmviz.models.config import param
 
 GEOMETRIES = ("poincare", "euclidean", "lorentz")

@@ -14,7 +14,7 @@ from mmviz.models.registry import ModelInfo, register_model
 from mmviz.runs.presets import Preset, register_preset
 from mmviz.trees.embed import HyperbolicEmbedConfig, TreeEmbedConfig, TreeEmbedding
 
-HIERARCHY_DATASETS: tuple[str, ...] = ("tree", *WORDNET_SUBTREES, "edgelist")
+HIERARCHY_DATASETS: tuple[str, ...] = ("tree", *WORDNET_SUBTREES, "wordnet-noun", "edgelist")
 TRAINER = "mmviz.trees.trainer:TreeTrainer"
 
 TREE_TRAIN_DEFAULTS: dict[str, Any] = {

@@ -73,8 +73,10 @@ class TreeTrainer(Trainer):
         if not isinstance(data, Hierarchy):
             raise TrainingFailed(f"{self.config['model']} trains on a hierarchy, not {self.config['dataset']!r}")
         if len(data) > MAX_NODES:
+            hint = (f" (set data.max_nodes to at most {MAX_NODES:,}, or pick a smaller data.root)"
+                    if "max_nodes" in self.config["dataset_params"] else "")
             raise TrainingFailed(f"the hierarchy has {len(data):,} nodes; tree embeddings train on at most "
-                                 f"{MAX_NODES:,} here")
+                                 f"{MAX_NODES:,} here{hint}")
         if len(data.closure) == 0:
             raise TrainingFailed("the hierarchy has no edges to learn")
         self.hierarchy = data

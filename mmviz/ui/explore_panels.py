@@ -18,7 +18,7 @@ from mmviz.geometry import HYPERBOLIC
 from mmviz.geometry import disk as unit_disk
 from mmviz.plots.explorer import MAX_DRAWN, explorer_disk, specificity_figure
 from mmviz.plots.images import mosaic
-from mmviz.ui.explore_source import run_images, run_source
+from mmviz.ui.explore_source import Source, run_source, source_images
 
 MAX_LISTED = 60  # selected points listed beside the disk
 
@@ -114,8 +114,10 @@ def _selected_rows(event: Any) -> list[int]:
     return sorted(set(rows))
 
 
-def selection_panel(es: EmbeddingSet, event: Any, run_id: str | None) -> None:
-    """Selected points beside the disk: image thumbnails (for a run's images) and texts."""
+def selection_panel(src: Source, event: Any) -> None:
+    """Selected points beside the disk: image thumbnails (a run's images, a pretrained model's
+    inputs) and texts."""
+    es = src.es
     rows = _selected_rows(event)
     if not rows:
         st.caption("Lasso or box-select points on the disk to list them here.")
@@ -124,7 +126,7 @@ def selection_panel(es: EmbeddingSet, event: Any, run_id: str | None) -> None:
     mods = queries.modality(es.metadata)
     st.markdown(f"**{len(rows):,} selected**")
     image_rows = [r for r in rows if mods[r] == "image"]
-    images = run_images(run_id) if image_rows else None
+    images = source_images(src) if image_rows else None
     if images is not None and "pair_index" in es.metadata:
         idx = es.metadata["pair_index"].to_numpy()[image_rows[:MAX_LISTED]].astype(int)
         idx = idx[(idx >= 0) & (idx < len(images))]
@@ -192,8 +194,9 @@ def specificity_section(es: EmbeddingSet, proj: Projection, label: str, other_ru
                 st.error(f"That run's embeddings can't be read: {err}")
 
 
-def traversal_section(es: EmbeddingSet, proj: Projection, run_id: str | None) -> None:
+def traversal_section(src: Source, proj: Projection) -> None:
     """Pick an image, walk the geodesic to the origin in 50 steps, list the captions retrieved."""
+    es = src.es
     mods = queries.modality(es.metadata)
     image_rows = np.flatnonzero(mods == "image")
     if es.geometry not in HYPERBOLIC:
@@ -212,7 +215,7 @@ def traversal_section(es: EmbeddingSet, proj: Projection, run_id: str | None) ->
         st.error(str(err))
         return
     table = queries.traversal_table(es, tr)
-    images = run_images(run_id)
+    images = source_images(src)
     if images is not None and "pair_index" in es.metadata:
         pos = int(es.metadata["pair_index"].iloc[start])
         if 0 <= pos < len(images):

@@ -17,8 +17,10 @@ from mmviz.explorer.projections import METHODS, SPECIFICITY, Projection
 from mmviz.geometry.constants import GEOMETRY_NAMES, HYPERBOLIC
 from mmviz.ui import explore_panels as panels
 from mmviz.ui.explore_source import Source, example_source, projection, run_source, upload_source
+from mmviz.ui.pretrained_panel import pretrained_source, thumbnails_chw
 
-SOURCES = {"run": "a trained run", "file": "your own file", "example": "a synthetic hierarchy"}
+SOURCES = {"run": "a trained run", "pretrained": "a pretrained model", "file": "your own file",
+           "example": "a synthetic hierarchy"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,13 @@ def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
             pick_col.caption("6 generic concepts → 24 → 72 specific ones, 8 'images' around each specific "
                              "concept, in 16-d hyperbolic space (Lorentz, c = 1).")
         return example_source()
+    if kind == "pretrained":
+        with pick_col:
+            result = pretrained_source(prefix)
+        if result is None:
+            return None
+        return Source(result.es, result.info.get("model", "pretrained model"), f"pretrained:{result.entry.name}",
+                      images=thumbnails_chw(result))
     if kind == "run":
         run_id = pick_col.selectbox("run", list(labels), key=prefix + "run", format_func=lambda i: labels.get(i, i))
         try:
@@ -167,4 +176,4 @@ def disk_section(src: Source, proj: Projection, view: View) -> None:
     with side_col:
         if found is not None:
             panels.found_panel(es, found, members, es.geometry in HYPERBOLIC, view.method)
-        panels.selection_panel(es, event, src.run_id)
+        panels.selection_panel(src, event)

@@ -30,6 +30,7 @@ class Source:
     label: str
     key: str
     run_id: str | None = None
+    images: np.ndarray | None = None  # (N, C, H, W) uint8 by pair_index (a pretrained model's thumbnails)
 
 
 def run_source(run_id: str, label: str) -> Source:
@@ -108,6 +109,11 @@ def run_images(run_id: str | None) -> np.ndarray | None:
         return _test_images(config["dataset"], json.dumps(config.get("dataset_params") or {}, sort_keys=True))
     except Exception:  # noqa: BLE001 - thumbnails are optional: the page shows text instead
         return None
+
+
+def source_images(src: Source) -> np.ndarray | None:
+    """The images of ``src`` indexed by ``pair_index``: its own thumbnails, else its run's."""
+    return src.images if src.images is not None else run_images(src.run_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=1)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mmviz.data import wordnet
 from mmviz.data.base import Hierarchy
 from mmviz.data.edgelist import parse_edge_list
 from mmviz.data.embeddings_io import load_embeddings
@@ -33,6 +34,12 @@ PAGE_TRAIN = {**TREE_TRAIN_DEFAULTS, "checkpoint_every": 250, "eval_every": 250,
 def hierarchy(name: str, params: tuple) -> Hierarchy:
     """A registered hierarchy dataset (params as sorted (key, value) pairs)."""
     return load(name, "train", **dict(params))
+
+
+@st.cache_resource(show_spinner=False)
+def noun_index() -> wordnet.NounIndex:
+    """The WordNet noun lookup (read once per process; read-only)."""
+    return wordnet.noun_index()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

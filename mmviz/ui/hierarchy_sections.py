@@ -10,17 +10,20 @@ from typing import Any
 
 import streamlit as st
 
+from mmviz.data import wordnet
 from mmviz.data.base import Hierarchy
 from mmviz.errors import MmvizError
 from mmviz.plots import hierarchy as plots
 from mmviz.trees import lab
+from mmviz.trees.trainer import MAX_NODES
 from mmviz.ui import hierarchy_lab as ui
 from mmviz.ui.train_runs import get_store
 from mmviz.ui.url_state import UrlSpec, url_number_input, url_slider
 
-SOURCES = ("tree", "wordnet-mammal", "wordnet-vehicle", "wordnet-tool", "upload")
+SOURCES = ("tree", "wordnet-mammal", "wordnet-vehicle", "wordnet-tool", "wordnet-noun", "upload")
 SOURCE_LABELS = {"tree": "synthetic tree", "wordnet-mammal": "WordNet: mammals (1,182 synsets)",
                  "wordnet-vehicle": "WordNet: vehicles (528)", "wordnet-tool": "WordNet: tools (348)",
+                 "wordnet-noun": f"WordNet: all nouns ({wordnet.NOUN_SYNSETS:,}; a part at a time)",
                  "upload": "your edge list (CSV)"}
 SWEEP_TAUS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
@@ -43,6 +46,11 @@ def sidebar(url: UrlSpec, prefix: str) -> tuple[str, str]:
         if source == "tree":
             url_slider("children per node", "b", url, prefix)
             url_slider("levels below the root", "d", url, prefix)
+        if source == "wordnet-noun":
+            st.text_input("root synset", key=prefix + "root",
+                          help="A synset id (animal.n.01), an ImageNet wnid (n00015388) or a noun (animal).")
+            url_slider("synsets (breadth-first from the root)", "n", url, prefix,
+                       help="The lab constructs, draws and trains this many of the synsets nearest the root.")
         method = st.radio("method", ("construct", "train"), key=prefix + "method", horizontal=True,
                           format_func={"construct": "construct at once", "train": "train live"}.get,
                           help="Construct: Sarkar's combinatorial embedding, no optimisation. Train: "
@@ -72,11 +80,36 @@ def load_hierarchy(source: str, prefix: str) -> Loaded | None:
     else:
         if source == "tree":
             params = {"branching": int(st.session_state[prefix + "b"]), "depth": int(st.session_state[prefix + "d"])}
+        elif source == "wordnet-noun":
+            params = noun_params(st.session_state[prefix + "root"], int(st.session_state[prefix + "n"]))
+            if params is None:
+                return None
         h = ui.hierarchy(source, tuple(sorted(params.items())))
     kind = "a tree" if h.extras.get("is_tree") else "a DAG (the construction embeds its shortest-path spanning tree)"
     st.caption(f"**{len(h):,} nodes**, {len(h.edges):,} edges, {len(h.closure):,} ancestor pairs in the "
                f"closure, depth {int(h.depth.max())}: {kind}.")
     return Loaded(h, dataset, params)
+
+
+def noun_params(root: str, max_nodes: int) -> dict[str, Any] | None:
+    """The ``wordnet-noun`` parameters of a part of the noun hierarchy (the root as a synset id),
+    with a caption saying what part; None, with a message, when the root names no noun."""
+    index = ui.noun_index()
+    row = index.row(root)
+    if row is None:
+        st.error(f"WordNet has no noun {root.strip()!r}: give a synset id (animal.n.01), an ImageNet wnid "
+                 "(n00015388) or a noun (animal).")
+        return None
+    below = len(wordnet.subtree(index, row))
+    part = (f"all {below:,} synsets under **{index.ids[row]}**" if below <= max_nodes else
+            f"the **{max_nodes:,} synsets nearest {index.ids[row]}** (breadth-first, of the {below:,} under it)")
+    st.caption(
+        f"The whole noun hierarchy has {wordnet.NOUN_SYNSETS:,} synsets and {wordnet.NOUN_CLOSURE_PAIRS:,} ancestor "
+        f"pairs (Nickel & Kiela's all-nouns data): too many for this page (the construction's distance "
+        f"matrix alone would take {wordnet.NOUN_SYNSETS ** 2 * 8 / 1e9:.0f} GB; runs train on at most "
+        f"{MAX_NODES:,} nodes), so it shows {part}. Pick a root and a size in the sidebar."
+    )
+    return {"root": index.ids[row], "max_nodes": max_nodes}
 
 
 def construct_section(h: Hierarchy, prefix: str) -> None:

@@ -20,12 +20,14 @@ from mmviz.plots import similarity as ps
 from mmviz.runs.store import RunStore
 from mmviz.ui import similarity_cache as cache
 from mmviz.ui import similarity_views as views
+from mmviz.ui.pretrained_panel import pretrained_source
 from mmviz.ui.references import default_run
 from mmviz.ui.run_source import run_label
-from mmviz.ui.similarity_data import Pairs, order_columns
+from mmviz.ui.similarity_data import Pairs, order_columns, pairs_from_embeddings
 from mmviz.ui.url_state import UrlSpec, url_number_input, url_slider, write_to_url
 
-SOURCES = {"run": "a trained run", "file": "an embeddings file", "toy": "a toy batch (no run)"}
+SOURCES = {"run": "a trained run", "pretrained": "a pretrained model", "file": "an embeddings file",
+           "toy": "a toy batch (no run)"}
 ORDER_NAMES = {"batch": "batch order", "cluster": "clustering of the similarity"}
 
 
@@ -80,6 +82,18 @@ def load_source(store: RunStore, runs: list[dict[str, Any]], source: str, prefix
                 pairs = cache.run_pairs(store, run_id)
             src = Source(cache.run_key(store, run_id), pairs, run_id, store.get_run(run_id)["config"],
                          store.latest_metrics(run_id).get("temperature", {}).get("value"), labels)
+        elif source == "pretrained":
+            result = pretrained_source(prefix)
+            if result is None:
+                return None
+            if "pair_index" not in result.es.metadata or not (result.es.metadata["pair_index"] >= 0).any():
+                st.info("These embeddings have no image–caption pairs (class prompts are not captions): the "
+                        "similarity matrix needs one caption per image. Use a built-in set with captions, or a .csv "
+                        "with image and caption columns; the Explorer shows class prompts and zero-shot.")
+                return None
+            tau = 1.0 / result.es.logit_scale if result.es.logit_scale else None
+            src = Source(f"pretrained:{result.entry.name}", pairs_from_embeddings(result.es), learned_tau=tau,
+                         labels=labels)
         else:
             c1, c2, c3 = st.columns([3, 1, 1])
             files = c1.file_uploader("paired embeddings (a 'modality' column with two modalities; rows paired "

@@ -72,3 +72,27 @@ def test_train_mode_shows_runs_from_the_store(tmp_path, monkeypatch):
     assert 0 < table.loc["MAP (closure)", "poincare-embed"] <= 1
     dim_fig = figure(at, "by_dim")
     assert {t["name"] for t in dim_fig["data"]} == {"Poincaré (your runs)", "Euclidean (your runs)"}
+
+
+def test_all_nouns_shows_a_breadth_first_part_with_a_caption():
+    at = _run(**{"hl.h": "wordnet-noun", "hl.root": "Animal", "hl.n": 300})
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "82,115 synsets" in captions and "**300 synsets nearest animal.n.01**" in captions
+    assert "**300 nodes**" in captions
+    nodes = [t for t in figure(at, "construct_disk")["data"] if t.get("name") == "nodes"][0]
+    assert len(decode(nodes["x"])) == 300 and "animal" in nodes["hovertext"][0]
+
+
+def test_all_nouns_with_an_unknown_root_says_so():
+    at = _run(**{"hl.h": "wordnet-noun", "hl.root": "no such noun at all"})
+    assert not at.exception
+    assert at.error and "no noun 'no such noun at all'" in at.error[0].value
+
+
+def test_all_nouns_small_subtree_is_shown_whole_and_trainable():
+    at = _run(**{"hl.h": "wordnet-noun", "hl.root": "n02084071", "hl.n": 2000, "hl.method": "train"})
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "all 190 synsets under **dog.n.01**" in captions
+    assert any("Press the button to train" in i.value for i in at.info)

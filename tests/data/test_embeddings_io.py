@@ -185,14 +185,16 @@ def test_save_then_load_round_trips_points_metadata_and_geometry(tmp_path):
         "modality": ["image", "image", "text", "text"], "label": LABELS,
         "depth": [0, 1, 2, 3], "level": [0.5, 1.5, 2.5, 3.5], "seen": [True, False, True, True],
     })
-    original = EmbeddingSet(POINTS / 10, metadata, geometry="poincare", curvature=2.0)
+    original = EmbeddingSet(POINTS / 10, metadata, geometry="poincare", curvature=2.0, cone_min_radius=0.2,
+                            logit_scale=14.5, model="meru-vit-s")
     path = save_embeddings(tmp_path / "run" / "emb.npz", original)
     with np.load(path, allow_pickle=False) as archive:  # nothing in it needs pickle
-        assert set(archive.files) == {"points", "geometry", "curvature", "meta_modality", "meta_label",
-                                      "meta_depth", "meta_level", "meta_seen"}
+        assert set(archive.files) == {"points", "geometry", "curvature", "cone_min_radius", "logit_scale", "model",
+                                      "meta_modality", "meta_label", "meta_depth", "meta_level", "meta_seen"}
     loaded = load_embeddings(path)
     np.testing.assert_array_equal(loaded.points, original.points)
     assert (loaded.geometry, loaded.curvature) == ("poincare", 2.0)
+    assert (loaded.cone_min_radius, loaded.logit_scale, loaded.model) == (0.2, 14.5, "meru-vit-s")
     for column in metadata.columns:
         assert loaded.metadata[column].tolist() == metadata[column].tolist()
     assert loaded.by_modality()["text"].shape == (2, 3)
