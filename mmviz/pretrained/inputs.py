@@ -176,11 +176,14 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def pixels(img: Image.Image, pre: Preprocess) -> torch.Tensor:
-    """One RGB image → the (3, size, size) float tensor the encoder reads.
+    """One RGB image → the (3, size, size) float tensor the encoder reads."""
+    return normalize(resize_crop(img, pre), pre)
 
-    The same arithmetic as torchvision's ``Resize(size)`` (shorter side to ``size``, the longer
-    truncated) and ``CenterCrop(size)`` on a PIL image, which open_clip and MERU use.
-    """
+
+def resize_crop(img: Image.Image, pre: Preprocess) -> Image.Image:
+    """The ``size`` × ``size`` RGB crop the model sees: the same arithmetic as torchvision's
+    ``Resize(size)`` (shorter side to ``size``, the longer truncated) and ``CenterCrop(size)`` on a
+    PIL image, which open_clip and MERU use."""
     if img.mode != "RGB":
         img = to_rgb(img)
     w, h = img.size
@@ -193,11 +196,15 @@ def pixels(img: Image.Image, pre: Preprocess) -> torch.Tensor:
         img = img.resize(new_size, resample)
     left = int(round((img.width - pre.size) / 2.0))
     top = int(round((img.height - pre.size) / 2.0))
-    img = img.crop((left, top, left + pre.size, top + pre.size))
-    arr = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255.0)
-    mean = torch.tensor(pre.mean).view(3, 1, 1)
-    std = torch.tensor(pre.std).view(3, 1, 1)
-    return (arr - mean) / std
+    return img.crop((left, top, left + pre.size, top + pre.size))
+
+
+def normalize(img: Image.Image, pre: Preprocess) -> torch.Tensor:
+    """A ``size`` × ``size`` RGB image → (3, size, size) float32, scaled to [0, 1] and normalised."""
+    # numpy, not torch: this runs in reader threads, and torch's own thread pool belongs to the model.
+    arr = np.asarray(img, dtype=np.uint8).astype(np.float32) / np.float32(255.0)
+    arr = (arr - np.asarray(pre.mean, dtype=np.float32)) / np.asarray(pre.std, dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
 def array_to_image(image: np.ndarray) -> Image.Image:
