@@ -222,8 +222,30 @@ def traversal_table(es: EmbeddingSet, tr: Traversal) -> pd.DataFrame:
 
 
 def specificity_groups(meta: pd.DataFrame) -> np.ndarray:
-    """Group per row for the specificity panel: 'caption level k' for captions, else the modality."""
-    return group_labels(meta, "caption level") if "level" in meta else modality(meta).astype(str)
+    """Group per row for the specificity panel: 'caption level k' for captions; without levels,
+    'WordNet depth k' for text rows whose label names a noun synset (a pretrained model's class
+    prompts); else the modality."""
+    if "level" in meta:
+        return group_labels(meta, "caption level")
+    mods = modality(meta).astype(str)
+    if "wordnet_depth" not in meta:
+        return mods
+    depth = pd.to_numeric(meta["wordnet_depth"], errors="coerce").to_numpy()
+    return np.array([f"WordNet depth {int(d):02d}" if m != "image" and d == d else m for m, d in zip(mods, depth)],
+                    dtype=object)
+
+
+def wordnet_depth_spearman(meta: pd.DataFrame, depth: np.ndarray) -> dict[str, float] | None:
+    """Spearman(WordNet depth of a text row's label, its distance from the origin) and its
+    ceiling, over text rows that resolve to WordNet; None with fewer than 3 or one depth."""
+    if "wordnet_depth" not in meta:
+        return None
+    wn = pd.to_numeric(meta["wordnet_depth"], errors="coerce").to_numpy()
+    rows = (modality(meta) != "image") & ~np.isnan(wn)
+    if rows.sum() < 3 or len(np.unique(wn[rows])) < 2:
+        return None
+    rho, ceiling = metrics.spearman_with_ceiling(wn[rows], depth[rows])
+    return {"spearman": rho, "ceiling": ceiling, "n": int(rows.sum())}
 
 
 def specificity_spearman(meta: pd.DataFrame, depth: np.ndarray) -> dict[str, float] | None:

@@ -170,7 +170,13 @@ def _depth_of(es: EmbeddingSet, specificity: str | None) -> tuple[np.ndarray, st
 def _specificity_block(es: EmbeddingSet, depth: np.ndarray, depth_name: str, label: str, key: str) -> None:
     groups = queries.specificity_groups(es.metadata)
     st.plotly_chart(specificity_figure(groups, depth, depth_name, title=label), key=key)
-    st.markdown(_spearman_text(queries.specificity_spearman(es.metadata, depth)))
+    wordnet = queries.wordnet_depth_spearman(es.metadata, depth) if "level" not in es.metadata else None
+    if wordnet is not None:
+        st.markdown(f"Spearman(WordNet depth, distance from the origin) = **{wordnet['spearman']:.3f}** over "
+                    f"{wordnet['n']:,} class prompts (ceiling {wordnet['ceiling']:.3f}): MERU's claim says "
+                    "deeper (more specific) WordNet concepts sit further out.")
+    else:
+        st.markdown(_spearman_text(queries.specificity_spearman(es.metadata, depth)))
 
 
 def specificity_section(es: EmbeddingSet, proj: Projection, label: str, other_runs: list[str],

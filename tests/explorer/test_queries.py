@@ -113,3 +113,13 @@ def test_disk_figure_decimates_large_sets_and_keeps_rows():
     assert "random 1,000 of 3,000" in fig.layout.title.text
     assert fig.layout.yaxis.scaleanchor == "x" and all(t.type == "scattergl" for t in traces)
     assert [label for _, label in ring_radii(4.0, 2.0)] == ["d = 0.5", "d = 1", "d = 1.5", "d = 2"]
+
+
+def test_specificity_groups_and_spearman_by_wordnet_depth():
+    meta = pd.DataFrame({"modality": ["image", "text", "text", "text", "text"],
+                         "wordnet_depth": [8, 6, 8, 13, np.nan]})
+    groups = queries.specificity_groups(meta)
+    assert groups.tolist() == ["image", "WordNet depth 06", "WordNet depth 08", "WordNet depth 13", "text"]
+    stats = queries.wordnet_depth_spearman(meta, np.array([9.0, 1.0, 2.0, 3.0, 0.5]))
+    assert stats["n"] == 3 and stats["spearman"] == pytest.approx(1.0) and stats["ceiling"] == pytest.approx(1.0)
+    assert queries.wordnet_depth_spearman(meta.drop(columns="wordnet_depth"), np.zeros(5)) is None

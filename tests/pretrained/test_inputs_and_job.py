@@ -62,7 +62,8 @@ def test_class_names_with_templates_wordnet_and_zero_shot(home, class_folder, tm
     assert set(images["wordnet_id"]) == {"dog.n.01", "cat.n.01"}
     assert texts["label"].tolist() == ["n02084071", "n02121620", "animal"]
     assert texts["prompts"].tolist() == [2, 2, 2]
-    assert int(texts.loc[2, "wordnet_depth"]) == 6  # entity > physical entity > object > whole > living thing > organism > animal
+    # entity > physical entity > object > whole > living thing > organism > animal
+    assert int(texts.loc[2, "wordnet_depth"]) == 6
     # Arcs on the disk: dog → animal and cat → animal, between the class rows.
     animal_row = int(meta.index[(meta["modality"] == "text") & (meta["label"] == "animal")][0])
     parents = meta.loc[meta["modality"] == "text", "parent"].tolist()
