@@ -17,6 +17,7 @@ from mmviz.errors import MmvizError
 from mmviz.geometry.constants import GEOMETRY_NAMES
 from mmviz.plots import data_views as plots
 from mmviz.plots.images import image_grid
+from mmviz.ui.charts import show_chart
 from mmviz.ui.forms import param_form
 from mmviz.ui.uploads import load_uploaded
 
@@ -39,10 +40,10 @@ def trifeature(data) -> None:
     meta, images = data.metadata, data.modalities["image"]
     n = min(len(meta), 60)
     hover = [f"{r['color']} {r['texture']} {r['shape']}" for _, r in meta.head(n).iterrows()]
-    st.plotly_chart(image_grid(images[:n], hover, ncols=10,
-                               labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
-                               title=f"{n} of {len(meta):,} images (hover for all three attributes)"),
-                    width="stretch", key="grid")
+    show_chart(image_grid(images[:n], hover, ncols=10,
+               labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
+               title=f"{n} of {len(meta):,} images (hover for all three attributes)"),
+               width="stretch", key="grid")
     counts = pd.DataFrame({a: meta[a].value_counts().sort_index() for a in ("shape", "texture", "color")})
     with st.expander("How often each attribute value occurs"):
         st.dataframe(counts, width="stretch")
@@ -59,9 +60,9 @@ def trifeature_pairs(data) -> None:
             hover.append(f"image {k}: {r[f'color{k}']} {r[f'texture{k}']} {r[f'shape{k}']}<br>"
                          f"shared shape = {r['shape1']}, synergy label = {r['synergy']}")
         labels += [f"{r['texture1']}", f"{r['color2']} · S={r['synergy']}"]
-    st.plotly_chart(image_grid(pairs, hover, ncols=8, labels=labels, col_titles=["image 1", "image 2"] * 4,
-                               title="Pairs: same shape (R), own textures (U), texture 1 → colour 2 (S)"),
-                    width="stretch", key="grid")
+    show_chart(image_grid(pairs, hover, ncols=8, labels=labels, col_titles=["image 1", "image 2"] * 4,
+               title="Pairs: same shape (R), own textures (U), texture 1 → colour 2 (S)"),
+               width="stretch", key="grid")
     left, right = st.columns([1, 2])
     left.dataframe(pd.DataFrame({"texture of image 1": data.extras["textures"],
                                  "→ colour of image 2": data.extras["mapping_names"]}),
@@ -79,17 +80,17 @@ def trifeature_captions(data) -> None:
     meta, images = data.metadata, data.modalities["image"]
     picks = np.concatenate([np.flatnonzero(meta["level"].to_numpy() == lvl)[:8] for lvl in (1, 2, 3)])
     picks = np.concatenate([picks, np.flatnonzero(meta["level"].to_numpy() == 3)[8:16]])
-    st.plotly_chart(image_grid(images[picks], [f"“{meta['caption'][i]}” (level {meta['level'][i]})<br>image: "
-                                               f"{meta['color'][i]} {meta['texture'][i]} {meta['shape'][i]}"
-                                               for i in picks],
-                               ncols=8, labels=[_wrap(meta["caption"][i]) for i in picks], label_lines=2,
-                               cell_px=100,
-                               title="Captions name 1, 2 or 3 of the image's attributes (rows: level 1, 2, 3)"),
-                    width="stretch", key="grid")
+    show_chart(image_grid(images[picks], [f"“{meta['caption'][i]}” (level {meta['level'][i]})<br>image: "
+               f"{meta['color'][i]} {meta['texture'][i]} {meta['shape'][i]}"
+               for i in picks],
+               ncols=8, labels=[_wrap(meta["caption"][i]) for i in picks], label_lines=2,
+               cell_px=100,
+               title="Captions name 1, 2 or 3 of the image's attributes (rows: level 1, 2, 3)"),
+               width="stretch", key="grid")
     captions = data.extras["captions"]
     table = captions.groupby("level").size().rename("captions").reset_index()
     left, right = st.columns(2)
-    left.plotly_chart(plots.level_counts_figure(table), width="stretch", key="levels")
+    show_chart(plots.level_counts_figure(table), width="stretch", key="levels", where=left)
     right.markdown(
         "A caption **entails** every image that has the attributes it names: *a star* covers 100 of the "
         "1,000 attribute combinations, *a red star* 10, *a red dotted star* exactly one. Generic captions "
@@ -105,10 +106,10 @@ def gaussian(data) -> None:
     k = int(data.params["k"])
     rhos = model.canonical_correlations[:k]
     labels = data.metadata["label"] if "label" in data.metadata else None
-    st.plotly_chart(plots.canonical_pairs_figure(a[:, :k], b[:, :k], rhos, labels), width="stretch", key="pairs")
+    show_chart(plots.canonical_pairs_figure(a[:, :k], b[:, :k], rhos, labels), width="stretch", key="pairs")
     left, right = st.columns(2)
-    left.plotly_chart(plots.spectrum_figure(model.canonical_correlations, sample_canonical_correlations(u, v)),
-                      width="stretch", key="spectrum")
+    show_chart(plots.spectrum_figure(model.canonical_correlations, sample_canonical_correlations(u, v)),
+               width="stretch", key="spectrum", where=left)
     right.markdown(
         f"u ∈ ℝ^{model.du} and v ∈ ℝ^{model.dv} are jointly Gaussian; they share a {k}-dimensional signal. "
         "Canonical correlation analysis finds the directions a, b in which u and v are most correlated: "
@@ -123,18 +124,18 @@ def digits(data) -> None:
     meta, images = data.metadata, data.modalities["image"]
     picks = np.concatenate([np.flatnonzero(meta["label"].to_numpy() == d)[:6] for d in range(10)])
     order = picks.reshape(10, -1).T.ravel() if len(picks) == 60 else picks
-    st.plotly_chart(image_grid(images[order], [f"“{meta['caption'][i]}” (label {meta['label'][i]})" for i in order],
-                               ncols=10, labels=[meta["caption"][i] for i in order],
-                               title="scikit-learn's handwritten digits, each with a caption"),
-                    width="stretch", key="grid")
+    show_chart(image_grid(images[order], [f"“{meta['caption'][i]}” (label {meta['label'][i]})" for i in order],
+               ncols=10, labels=[meta["caption"][i] for i in order],
+               title="scikit-learn's handwritten digits, each with a caption"),
+               width="stretch", key="grid")
 
 
 def hierarchy(data) -> None:
     parent = data.extras["tree_parent"]
     left, right = st.columns([3, 2])
-    left.plotly_chart(plots.hierarchy_sunburst(data.ids, data.names, parent, data.depth), width="stretch",
-                      key="sunburst")
-    right.plotly_chart(plots.depth_histogram(data.depth), width="stretch", key="depths")
+    show_chart(plots.hierarchy_sunburst(data.ids, data.names, parent, data.depth), width="stretch",
+               key="sunburst", where=left)
+    show_chart(plots.depth_histogram(data.depth), width="stretch", key="depths", where=right)
     m1, m2, m3 = right.columns(3)
     m1.metric("nodes", f"{len(data):,}")
     m2.metric("edges", f"{len(data.edges):,}")

@@ -18,6 +18,7 @@ from mmviz.geometry import HYPERBOLIC
 from mmviz.geometry import disk as unit_disk
 from mmviz.plots.explorer import MAX_DRAWN, explorer_disk, specificity_figure
 from mmviz.plots.images import mosaic
+from mmviz.ui.charts import show_chart
 from mmviz.ui.explore_source import Source, run_source, source_images
 
 MAX_LISTED = 60  # selected points listed beside the disk
@@ -169,7 +170,7 @@ def _depth_of(es: EmbeddingSet, specificity: str | None) -> tuple[np.ndarray, st
 
 def _specificity_block(es: EmbeddingSet, depth: np.ndarray, depth_name: str, label: str, key: str) -> None:
     groups = queries.specificity_groups(es.metadata)
-    st.plotly_chart(specificity_figure(groups, depth, depth_name, title=label), key=key)
+    show_chart(specificity_figure(groups, depth, depth_name, title=label), key=key)
     wordnet = queries.wordnet_depth_spearman(es.metadata, depth) if "level" not in es.metadata else None
     if wordnet is not None:
         st.markdown(f"Spearman(WordNet depth, distance from the origin) = **{wordnet['spearman']:.3f}** over "
@@ -243,6 +244,6 @@ def traversal_section(src: Source, proj: Projection) -> None:
     fig = explorer_disk(proj.disk[sub], np.where(sub == start, "image", groups[sub]), [hover[i] for i in sub],
                         unit=proj.unit, title="traversal path on the disk", height=480,
                         path=path if proj.method == "radial" else None)
-    st.plotly_chart(fig, key="explorer_traversal")
+    show_chart(fig, key="explorer_traversal")
     if proj.method != "radial":
         st.caption("The path is drawn with the radial projection only (where it is exact).")

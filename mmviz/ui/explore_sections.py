@@ -16,6 +16,7 @@ from mmviz.explorer import queries
 from mmviz.explorer.projections import METHODS, SPECIFICITY, Projection
 from mmviz.geometry.constants import GEOMETRY_NAMES, HYPERBOLIC
 from mmviz.ui import explore_panels as panels
+from mmviz.ui.charts import show_chart
 from mmviz.ui.explore_source import Source, example_source, projection, run_source, upload_source
 from mmviz.ui.pretrained_panel import pretrained_source, thumbnails_chw
 
@@ -170,8 +171,8 @@ def disk_section(src: Source, proj: Projection, view: View) -> None:
     fig = panels.disk_chart(proj, groups, hover, rings=view.rings, title=f"{view.method} projection",
                             highlight=highlight, cone=cone, cone_members=members, pair_lines=pair_lines, arcs=arcs)
     with disk_col:
-        event = st.plotly_chart(fig, key="explorer_disk", on_select="rerun", selection_mode=("lasso", "box"),
-                                config={"scrollZoom": True, "displaylogo": False})
+        event = show_chart(fig, key="explorer_disk", on_select="rerun", selection_mode=("lasso", "box"),
+                           config={"scrollZoom": True, "displaylogo": False})
         st.caption(panels.disk_caption(proj, es, view.method, view.specificity))
     with side_col:
         if found is not None:

@@ -23,6 +23,7 @@ from mmviz.runs.train_config import resolve_config
 from mmviz.trees import lab
 from mmviz.trees.construct import sala_scale
 from mmviz.trees.models import TREE_TRAIN_DEFAULTS
+from mmviz.ui.charts import show_chart
 from mmviz.ui.train_runs import get_store
 
 LIVE_TICK_S = 2.0
@@ -173,13 +174,13 @@ def _live(h: Hierarchy, dataset: str, params: dict[str, Any], run_ids: list[str]
             if fig is None:
                 st.info("Waiting for the first points (exported every 250 steps)…")
             else:
-                st.plotly_chart(fig, width="stretch", key=f"live_disk_{run['run_id']}")
+                show_chart(fig, width="stretch", key=f"live_disk_{run['run_id']}")
     labels = {r["run_id"]: (r["name"], r["geometry"]) for _, r in runs.iterrows()}
     curves = _curves(list(runs["run_id"]), labels)
     left, right = st.columns(2)
-    left.plotly_chart(plots.curves_figure(curves, "train/loss", "Training loss", "loss"), width="stretch",
-                      key="live_loss")
-    right.plotly_chart(plots.curves_figure(curves, "eval/map_closure", "Closure MAP while training",
-                                           "MAP (closure)"), width="stretch", key="live_map")
+    show_chart(plots.curves_figure(curves, "train/loss", "Training loss", "loss"), width="stretch",
+               key="live_loss", where=left)
+    show_chart(plots.curves_figure(curves, "eval/map_closure", "Closure MAP while training",
+               "MAP (closure)"), width="stretch", key="live_map", where=right)
     table = lab.metrics_table({r["name"]: r.to_dict() for _, r in runs.iterrows()})
     st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")

@@ -17,6 +17,7 @@ from mmviz.plots import hierarchy as plots
 from mmviz.trees import lab
 from mmviz.trees.trainer import MAX_NODES
 from mmviz.ui import hierarchy_lab as ui
+from mmviz.ui.charts import show_chart
 from mmviz.ui.train_runs import get_store
 from mmviz.ui.url_state import UrlSpec, url_number_input, url_slider
 
@@ -133,15 +134,15 @@ def construct_section(h: Hierarchy, prefix: str) -> None:
     extra = [f"distance from the origin {r:.3f} (at τ = {tau:g})" for r in radius]
     disk, plane = st.columns(2)
     title = f"Poincaré disk, τ = {tau:g}" if draw_tau == tau else f"Poincaré disk, drawn at τ = {draw_tau:.2f}"
-    disk.plotly_chart(plots.hierarchy_disk_figure(drawn, h.edges, h.names, h.depth, extra=extra, title=title,
-                                                  height=560), width="stretch", key="construct_disk")
+    show_chart(plots.hierarchy_disk_figure(drawn, h.edges, h.names, h.depth, extra=extra, title=title,
+               height=560), width="stretch", key="construct_disk", where=disk)
     if draw_tau != tau:
         disk.caption(f"At τ = {tau:g} the deepest nodes lie {radius.max():.0f} units out, closer to the rim "
                      "than a screen pixel (or float64) can show, so the disk draws the same construction "
                      f"at τ = {draw_tau:.2f}; the scores and the hover distances are for τ = {tau:g}.")
-    plane.plotly_chart(plots.hierarchy_plane_figure(flat_points, h.edges, h.names, h.depth, height=560,
-                                                    title="The same construction in the plane (edge length 1)"),
-                       width="stretch", key="construct_plane")
+    show_chart(plots.hierarchy_plane_figure(flat_points, h.edges, h.names, h.depth, height=560,
+               title="The same construction in the plane (edge length 1)"),
+               width="stretch", key="construct_plane", where=plane)
     st.dataframe(lab.metrics_table({"hyperbolic construction": scores, "Euclidean construction": flat_scores})
                  .style.format("{:.3f}", na_rep="–"), width="stretch")
 
@@ -157,7 +158,7 @@ def construct_section(h: Hierarchy, prefix: str) -> None:
     if st.session_state.get(prefix + "swept"):
         with st.spinner("Constructing at 8 scales in float64 and in high precision…"):
             sweep = ui.precision_sweep(h, SWEEP_TAUS)
-        st.plotly_chart(plots.precision_figure(sweep), width="stretch", key="precision")
+        show_chart(plots.precision_figure(sweep), width="stretch", key="precision")
 
 
 def train_section(loaded: Loaded, url: UrlSpec, prefix: str) -> None:
@@ -196,7 +197,7 @@ def train_section(loaded: Loaded, url: UrlSpec, prefix: str) -> None:
     if by_dim.empty and reference is None:
         st.caption("No finished runs of this hierarchy yet: the chart fills in as runs finish.")
     else:
-        st.plotly_chart(plots.dimension_figure(by_dim, reference), width="stretch", key="by_dim")
+        show_chart(plots.dimension_figure(by_dim, reference), width="stretch", key="by_dim")
         if reference is not None:
             st.caption("Dotted: the benchmark's runs on this machine (bench/hierarchy_targets.py). For "
                        "scale, Nickel & Kiela 2017 (Table 1) report closure MAP 0.82/0.85 (Poincaré) vs "

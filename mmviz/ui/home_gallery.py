@@ -12,6 +12,7 @@ from mmviz.explorer import queries
 from mmviz.explorer.projections import project_set
 from mmviz.plots.explorer import explorer_disk
 from mmviz.runs.embeddings import embeddings_version
+from mmviz.ui.charts import show_chart
 from mmviz.ui.pages import PAGES
 from mmviz.ui.run_source import load_run_embeddings
 from mmviz.ui.train_runs import get_store
@@ -55,8 +56,8 @@ def reference_pictures() -> bool:
     cols = st.columns(len(present))
     for col, (run_id, label) in zip(cols, present):
         with col:
-            st.plotly_chart(_figure(run_id, label, embeddings_version(store, run_id)), key=f"home.{run_id}",
-                            config={"displayModeBar": False})
+            show_chart(_figure(run_id, label, embeddings_version(store, run_id)), key=f"home.{run_id}",
+                       config={"displayModeBar": False})
             st.caption(_CAPTIONS[run_id])
             st.page_link("pages/explorer.py", label=f"Explore {label}", icon=":material/explore:",
                          query_params={"run": run_id})

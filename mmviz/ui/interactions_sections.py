@@ -13,6 +13,7 @@ from mmviz.plots import interactions as plots
 from mmviz.plots.images import image_grid
 from mmviz.runs.store import RunStore
 from mmviz.ui import interactions_runs as data
+from mmviz.ui.charts import show_chart
 from mmviz.ui.interactions_runs import StudyRun
 
 
@@ -21,11 +22,11 @@ def example_pairs_section() -> None:
     images, hover, labels, mapping = data.example_pairs()
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.plotly_chart(image_grid(images, hover, ncols=4, labels=labels, cell_px=150, label_lines=2,
-                                   col_titles=["pair A · image 1", "pair A · image 2",
-                                               "pair B · image 1", "pair B · image 2"],
-                                   title="Real test pairs of CoMM's bimodal Trifeature"),
-                        width="stretch", key="example_pairs")
+        show_chart(image_grid(images, hover, ncols=4, labels=labels, cell_px=150, label_lines=2,
+                   col_titles=["pair A · image 1", "pair A · image 2",
+                   "pair B · image 1", "pair B · image 2"],
+                   title="Real test pairs of CoMM's bimodal Trifeature"),
+                   width="stretch", key="example_pairs")
     with right:
         st.markdown(
             "- **R = shape.** Both images of a pair have the same shape: either image tells it.\n"
@@ -74,7 +75,7 @@ def probes_section(store: RunStore, runs: Sequence[StudyRun], chosen: Sequence[S
     """R, U and S per method by CoMM's protocol beside the paper's, and every chosen run's probes."""
     finals = {r.id: data.final_probes(store, r.id) for r in chosen}
     summary = data.protocol_summary(finals, chosen)
-    st.plotly_chart(plots.rus_bars(summary, PAPER), width="stretch", key="rus_bars")
+    show_chart(plots.rus_bars(summary, PAPER), width="stretch", key="rus_bars")
     if not runs:
         st.info("No runs of the study yet: the bars show the paper's numbers only. On the **Train** page, "
                 "launch the presets *CoMM vs Cross vs Cross+Self* (biased pairs) and *… unbiased pairs*, "
@@ -95,8 +96,8 @@ def probes_section(store: RunStore, runs: Sequence[StudyRun], chosen: Sequence[S
 def curves_section(store: RunStore, chosen: Sequence[StudyRun]) -> None:
     """Every chosen run's probes over its evaluations."""
     curves = [(label, data.probe_history(store, r.id)) for label, r in zip(data.curve_labels(chosen), chosen)]
-    st.plotly_chart(plots.rus_curves(curves, dashed=[not r.biased for r in chosen]), width="stretch",
-                    key="rus_curves")
+    show_chart(plots.rus_curves(curves, dashed=[not r.biased for r in chosen]), width="stretch",
+               key="rus_curves")
     st.caption("Solid: trained on biased pairs; dotted: unbiased. Colour: method.")
 
 
@@ -110,11 +111,11 @@ def ablation_section(store: RunStore, chosen: Sequence[StudyRun]) -> None:
     )
     comm_biased = [r for r in chosen if r.method == "CoMM" and r.biased]
     if any(r.two_view_only for r in comm_biased) and any(not r.two_view_only for r in comm_biased):
-        st.plotly_chart(plots.rus_curves([(label, data.probe_history(store, r.id))
-                                          for label, r in zip(data.curve_labels(comm_biased), comm_biased)],
-                                         keys=("S",),
-                                         title="Synergy probe over training: full loss vs two-view term only"),
-                        width="stretch", key="ablation_curves")
+        show_chart(plots.rus_curves([(label, data.probe_history(store, r.id))
+                   for label, r in zip(data.curve_labels(comm_biased), comm_biased)],
+                   keys=("S",),
+                   title="Synergy probe over training: full loss vs two-view term only"),
+                   width="stretch", key="ablation_curves")
     else:
         st.info("Select a biased CoMM run with the full loss and one with `modality_terms` off "
                 "(the preset *CoMM: two-view term only vs with per-modality terms*).")

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mmviz.ui.charts import FORMAT_KEY, FORMATS
 from mmviz.ui.references import ensure_references
+
+PRESENTER_KEY = "_presenter"
+PRESENTER_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stSidebarNav"] {display: none;}
+html {font-size: 20px;}
+[data-testid="stMainBlockContainer"] {max-width: 100%; padding-left: 2.5rem; padding-right: 2.5rem;}
+/* one figure per screen: columns stack, each chart takes the width */
+[data-testid="stHorizontalBlock"] {flex-direction: column;}
+[data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {width: 100% !important; flex: 1 1 100% !important;}
+</style>
+"""
 
 
 def page_setup() -> None:
@@ -22,3 +35,20 @@ def page_setup() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     ensure_references()
+    presenter_mode()
+    st.sidebar.radio("chart downloads (camera button)", FORMATS, key=FORMAT_KEY, horizontal=True,
+                     format_func=lambda f: "PNG 1920 × 1080" if f == "png" else "SVG",
+                     help="Every chart's camera button downloads in this format; the CSV button under it "
+                          "downloads the data behind the chart.")
+
+
+def presenter_mode() -> bool:
+    """``?present=1`` turns presenter mode on for this session (``present=0`` off): larger
+    fonts and markers, no sidebar, one figure per screen, no CSV buttons."""
+    flag = st.query_params.get("present")
+    if flag is not None:
+        st.session_state[PRESENTER_KEY] = flag.lower() in ("1", "true", "yes", "on")
+    on = bool(st.session_state.get(PRESENTER_KEY))
+    if on:
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+    return on

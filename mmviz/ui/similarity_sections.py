@@ -20,6 +20,7 @@ from mmviz.plots import similarity as ps
 from mmviz.runs.store import RunStore
 from mmviz.ui import similarity_cache as cache
 from mmviz.ui import similarity_views as views
+from mmviz.ui.charts import show_chart
 from mmviz.ui.pretrained_panel import pretrained_source
 from mmviz.ui.references import default_run
 from mmviz.ui.run_source import run_label
@@ -173,15 +174,15 @@ def _batch_panel(store: RunStore, src: Source, choice: BatchChoice, url: UrlSpec
     with right:
         right_view = st.segmented_control("right", list(views.RIGHT_VIEWS), format_func=views.RIGHT_VIEWS.get,
                                           key=prefix + "right", label_visibility="collapsed") or "rows"
-        st.plotly_chart(views.softmax_figure_at_tau(batch, right_view, pairs.names, batch_key),
-                        width="stretch", key="matrix_right")
+        show_chart(views.softmax_figure_at_tau(batch, right_view, pairs.names, batch_key),
+                   width="stretch", key="matrix_right")
     with left:
         left_view = st.segmented_control("left", list(views.LEFT_VIEWS), format_func=views.LEFT_VIEWS.get,
                                          key=prefix + "left", label_visibility="collapsed") or "similarity"
         # The raw similarity does not depend on τ: built once per batch, so a τ drag only redraws the right.
         left_params = (*batch_key[1:], left_view) + ((tau,) if left_view == "logits" else ())
-        st.plotly_chart(cache.memo("left", key, left_params, lambda: views.similarity_figure(
-            batch, left_view, tau, pairs.geometry, pairs.names)), width="stretch", key="matrix_left")
+        show_chart(cache.memo("left", key, left_params, lambda: views.similarity_figure(
+                   batch, left_view, tau, pairs.geometry, pairs.names)), width="stretch", key="matrix_left")
     with metrics:
         views.batch_metrics(batch, pairs.names)
     st.subheader("Hardest negatives")
@@ -232,5 +233,5 @@ def training_curves(store: RunStore, src: Source) -> None:
         st.caption("Alignment and uniformity (Wang & Isola 2020) are logged during training for sphere runs only.")
     else:
         st.markdown("**Over training** (held-out pairs; alignment α = 2, uniformity t = 2):")
-        st.plotly_chart(cache.memo("curves", src.run_id, (len(curves), int(curves["step"].max())),
-                                   lambda: ps.geometry_curves_figure(curves)), width="stretch", key="geometry_curves")
+        show_chart(cache.memo("curves", src.run_id, (len(curves), int(curves["step"].max())),
+                   lambda: ps.geometry_curves_figure(curves)), width="stretch", key="geometry_curves")

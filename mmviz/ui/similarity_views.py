@@ -21,6 +21,7 @@ from mmviz.metrics import ATTRIBUTES
 from mmviz.metrics import similarity as ms
 from mmviz.plots import similarity as ps
 from mmviz.ui import similarity_cache as cache
+from mmviz.ui.charts import show_chart
 from mmviz.ui.similarity_data import Pairs, describe, image_side
 from mmviz.ui.url_state import UrlParam, url_slider
 
@@ -65,17 +66,17 @@ def toy_section(prefix: str = "") -> None:
     rows = [f"image {i}" for i in range(b)]
     cols = [f"text {i}" for i in range(b)]
     left, right = st.columns(2)
-    left.plotly_chart(ps.matrix_figure(sim, rows, cols, title="Cosine similarity", value_name="cosine",
-                                       colorscale=ps.DIVERGING, zmin=-1, zmax=1, row_axis="images",
-                                       col_axis="texts", height=460), key="toy_sim", width="stretch")
-    right.plotly_chart(ps.matrix_figure(p, rows, cols, title=f"p(text | image) at τ = {tau:g}",
-                                        value_name="p", colorscale=ps.PROBABILITY, zmin=0, zmax=1,
-                                        row_bars=lb.row_losses(lg), bar_name="loss", row_axis="images",
-                                        col_axis="texts", height=460), key="toy_softmax", width="stretch")
+    show_chart(ps.matrix_figure(sim, rows, cols, title="Cosine similarity", value_name="cosine",
+               colorscale=ps.DIVERGING, zmin=-1, zmax=1, row_axis="images",
+               col_axis="texts", height=460), key="toy_sim", width="stretch", where=left)
+    show_chart(ps.matrix_figure(p, rows, cols, title=f"p(text | image) at τ = {tau:g}",
+               value_name="p", colorscale=ps.PROBABILITY, zmin=0, zmax=1,
+               row_bars=lb.row_losses(lg), bar_name="loss", row_axis="images",
+               col_axis="texts", height=460), key="toy_softmax", width="stretch", where=right)
     taus = np.geomspace(0.005, 2.0, 120)
     losses = np.array([lb.toy_row_loss(b, s_pos, s_neg, t) for t in taus])
-    st.plotly_chart(ps.toy_loss_figure(taus, losses, float(np.log(b)), tau, lb.batch_loss(lg)),
-                    key="toy_tau_curve", width="stretch")
+    show_chart(ps.toy_loss_figure(taus, losses, float(np.log(b)), tau, lb.batch_loss(lg)),
+               key="toy_tau_curve", width="stretch")
     st.caption("With s₊ > s₋ the loss falls to 0 as τ → 0 (the positive wins every softmax); as τ grows "
                "every row tends to uniform and the loss to log B. With s₊ < s₋ a small τ is punished hard.")
 
@@ -264,7 +265,7 @@ def side_by_side(pairs: Pairs, other_key: str, other: Pairs, batch: Batch, tau: 
                                  similarity_figure(b, "similarity", t, g, pairs.names, height=460))
             else:
                 fig = softmax_figure_at_tau(run_batch, "rows", pairs.names, key, height=460)
-            st.plotly_chart(fig, width="stretch", key=f"side_{label}_{view}")
+            show_chart(fig, width="stretch", key=f"side_{label}_{view}")
 
 
 # --- whole split -----------------------------------------------------------------------------
@@ -300,7 +301,7 @@ def retrieval_section(key: str, pairs: Pairs, prefix: str) -> None:
         accuracy, matrix, classes = results[attr]
         fig = cache.memo("confusion", key, (attr,), lambda: ps.confusion_figure(
             matrix, classes, f"Zero-shot {attr}: accuracy {accuracy:.3f}"))
-        st.plotly_chart(fig, width="stretch", key="confusion")
+        show_chart(fig, width="stretch", key="confusion")
 
 
 def gap_section(key: str, pairs: Pairs, tau: float, batch_size: int) -> None:
@@ -317,7 +318,7 @@ def gap_section(key: str, pairs: Pairs, tau: float, batch_size: int) -> None:
                 f"batches of {batch_size} (the training batch size).")
     fig = cache.memo("shift", key, (tau, batch_size),
                      lambda: ps.shift_figure(cache.shift_table(key, pairs, tau, batch_size), pairs.names))
-    st.plotly_chart(fig, width="stretch", key="shift")
+    show_chart(fig, width="stretch", key="shift")
 
 
 def batch_size_section(key: str, pairs: Pairs, tau: float, seed: int, current: int) -> None:
@@ -327,7 +328,7 @@ def batch_size_section(key: str, pairs: Pairs, tau: float, seed: int, current: i
         st.info("Too few pairs for a batch-size sweep.")
         return
     fig = cache.memo("batch_sizes", key, (tau, seed, current), lambda: ps.batch_size_figure(table, current))
-    st.plotly_chart(fig, width="stretch", key="batch_sizes")
+    show_chart(fig, width="stretch", key="batch_sizes")
     st.caption(
         f"Each point: the mean over 8 random batches of B held-out pairs, at τ = {tau:.3g} (the model's own). "
         "Every pair meets "

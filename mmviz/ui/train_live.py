@@ -21,6 +21,7 @@ from mmviz.plots.curves import RunCurve, curves_figure, curves_shape, empty_figu
 from mmviz.plots.series import GROUPS, MetricGroup, XKind, format_duration, group_of, progress
 from mmviz.runs import runner
 from mmviz.runs.store import ACTIVE_STATUSES
+from mmviz.ui.charts import show_chart
 from mmviz.ui.train_feed import MetricsFeed, RunMetrics
 from mmviz.ui.train_runs import PREFIX, STATUS_COLORS, get_feed, get_store, run_labels, status_signature
 from mmviz.ui.url_state import UrlParam, url_slider
@@ -33,9 +34,6 @@ REFRESH_S = 5.0
 """How often a live tick asks the runner to look for trainers that died."""
 URL = {"smooth": UrlParam(0.6, 0.0, 0.99, step=0.01), "logy": UrlParam(False), "logx": UrlParam(False),
        "x": UrlParam("step", choices=["step", "time"]), "more": UrlParam(False)}
-PLOTLY_CONFIG = {"displaylogo": False}
-
-
 @dataclass(frozen=True)
 class CurveSettings:
     """How curves are drawn: EMA weight, log axes, x = step or wall time, and whether the
@@ -146,7 +144,7 @@ def _live(selected: list[str], settings: CurveSettings, signature: tuple) -> Non
     if not chosen:
         message = ("Select runs in the table to see their curves." if runs
                    else "No runs yet: launch a preset above to see two models learn side by side.")
-        st.plotly_chart(empty_figure("Loss", message), key="curve.empty", config=PLOTLY_CONFIG)
+        show_chart(empty_figure("Loss", message), key="curve.empty")
         return
     entries, figures = curve_figures(feed, chosen, settings, st.session_state.setdefault(PREFIX + "figures", {}))
     labels, colors = run_labels(chosen), run_colors(chosen) if len(chosen) > 1 else {}
@@ -155,7 +153,7 @@ def _live(selected: list[str], settings: CurveSettings, signature: tuple) -> Non
     if not any(group.primary for group, _ in figures):
         waiting = "Waiting for the first logged step…" if any(
             r["status"] in ACTIVE_STATUSES for r in chosen) else "These runs logged no metrics."
-        st.plotly_chart(empty_figure("Loss", waiting), key="curve.empty", config=PLOTLY_CONFIG)
+        show_chart(empty_figure("Loss", waiting), key="curve.empty")
     _chart_grid([f for f in figures if f[0].primary])
     secondary = [f for f in figures if not f[0].primary]
     if secondary:
@@ -166,7 +164,7 @@ def _live(selected: list[str], settings: CurveSettings, signature: tuple) -> Non
 def _chart_grid(figures: Sequence[tuple[MetricGroup, go.Figure]], per_row: int = 2) -> None:
     for start in range(0, len(figures), per_row):
         for (group, fig), col in zip(figures[start:start + per_row], st.columns(per_row)):
-            col.plotly_chart(fig, key=f"curve.{group.key}", config=PLOTLY_CONFIG)
+            show_chart(fig, key=f"curve.{group.key}", where=col)
 
 
 def _run_status(run: dict[str, Any], label: str, steps_per_s: float | None, color: str | None) -> None:
