@@ -28,6 +28,7 @@ URL = {
     "q": UrlParam(""),
     "pairs": UrlParam(False),
     "rings": UrlParam(True),
+    "zoom": UrlParam("whole", choices=("whole", "fit")),
     "compare": UrlParam(""),
     "edges": UrlParam(True),
     "job": UrlParam(""),
@@ -59,5 +60,5 @@ others = [i for i in labels if i != src.run_id]
 panels.specificity_section(src.es, proj, src.label, others, labels, view.specificity)
 
 st.subheader("Traversal: from an image to the origin (MERU)")
-panels.traversal_section(src, proj)
+panels.traversal_section(src, proj, view.extent)
 write_to_url(URL, P)

@@ -12,9 +12,11 @@ from mmviz.plots import style
 from mmviz.plots.disk import add_lines, disk_figure
 
 # Colours for groups in a stable order; modality names get fixed ones so MERU and CLIP read alike.
+# Picked (from Okabe–Ito and Tol's palettes) so that the modalities and the caption levels stay
+# apart under deuteranopia and protanopia too: tests/plots/test_colour_vision.py simulates both.
 GROUP_COLORS = {
-    "image": "#0891b2", "text": "#ea580c", "caption": "#7c3aed", "embedding": "#4338ca",
-    "caption level 1": "#4338ca", "caption level 2": "#7c3aed", "caption level 3": "#db2777",
+    "image": "#0072B2", "text": "#E69F00", "caption": "#CC6677", "embedding": "#4338ca",
+    "caption level 1": "#882255", "caption level 2": "#CC6677", "caption level 3": "#56B4E9",
 }
 PALETTE = ["#4338ca", "#db2777", "#059669", "#d97706", "#0891b2", "#7c3aed", "#65a30d", "#dc2626",
            "#0d9488", "#9333ea", "#ca8a04", "#2563eb"]
@@ -51,7 +53,7 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
                   cone: Sequence[np.ndarray] = (), cone_members: Sequence[int] = (),
                   pair_lines: Sequence[np.ndarray] = (), path: np.ndarray | None = None,
                   path_label: str = "traversal to the origin", selected: Sequence[int] = (),
-                  arcs: Sequence[np.ndarray] = (),
+                  arcs: Sequence[np.ndarray] = (), extent: str = "whole",
                   max_drawn: int = MAX_DRAWN, seed: int = 0) -> go.Figure:
     """Points on the disk, one WebGL trace per group (legend), hover naming each point.
 
@@ -59,7 +61,9 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
     carries ``customdata`` = row index (so a selection maps back to rows). Beyond ``max_drawn``
     points a random subset is drawn (the title says so). cone: boundary polylines; cone_members:
     rows inside the cone; pair_lines: (2, 2) segments; arcs: parent→child geodesic polylines;
-    path: (S, 2) traversal.
+    path: (S, 2) traversal. extent: ``"whole"`` shows the whole disk to its rim (teaching views:
+    the rim is the lesson); ``"fit"`` zooms to the data (a MERU at learned curvature sits deep
+    inside) and the title says the rim is outside the view.
     """
     n = len(disk)
     shown = np.arange(n)
@@ -70,11 +74,15 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
     fig = disk_figure((title or "") + note, height=height)
     max_r = float(2 * np.arctanh(min(np.linalg.norm(disk, axis=1).max(initial=0.0), 1 - 1e-15))) if n else 1.0
     if rings:
-        for radius, label in ring_radii(max_r, unit):
+        radii = ring_radii(max_r, unit)
+        # Rings packed into a small middle of the whole disk: label only the outermost, legibly.
+        crowded = extent == "whole" and radii and np.tanh(radii[-1][0] / 2.0) < 0.35
+        for k, (radius, label) in enumerate(radii):
             c = _circle(radius)
             add_lines(fig, [c], color="rgba(31, 35, 53, 0.16)", width=1, dash="dot")
-            fig.add_annotation(x=0.0, y=float(np.tanh(radius / 2.0)), text=label, showarrow=False,
-                               font=dict(size=11, color=style.MUTED), yshift=7)
+            if not crowded or k == len(radii) - 1:
+                fig.add_annotation(x=0.0, y=float(np.tanh(radius / 2.0)), text=label, showarrow=False,
+                                   font=dict(size=11, color=style.MUTED), yshift=7)
     if len(arcs):
         add_lines(fig, list(arcs), color="rgba(67, 56, 202, 0.30)", width=0.8, name="parent → child (geodesic)",
                   showlegend=True)
@@ -114,9 +122,11 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
                                  marker=dict(size=16, symbol="star", color="#facc15",
                                              line=dict(color="#111827", width=1.5)),
                                  hovertext=hover[idx], hoverinfo="text"))
-    # Zoom to the data (a trained MERU sits well inside the disk); the boundary shows once within reach.
-    extent = float(np.linalg.norm(disk, axis=1).max(initial=0.0))
-    lim = min(1.06, max(1.15 * extent, 0.2))
+    reach = float(np.linalg.norm(disk, axis=1).max(initial=0.0))
+    lim = 1.06 if extent == "whole" else min(1.06, max(1.15 * reach, 0.2))
+    if lim < 1.0:
+        fig.update_layout(title=dict(text=f"{fig.layout.title.text or ''} — zoomed to the data (the rim is "
+                                          "outside this view)"))
     fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=0.5, yanchor="middle",
                                   title=dict(text="colour")),
                       xaxis=dict(range=[-lim, lim]), yaxis=dict(range=[-lim, lim]),

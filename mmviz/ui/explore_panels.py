@@ -71,8 +71,9 @@ def disk_chart(proj: Projection, groups: np.ndarray, hover: list[str], **kw: Any
     return explorer_disk(proj.disk, groups, hover, unit=proj.unit, **kw)
 
 
-def disk_caption(proj: Projection, es: EmbeddingSet, method: str, specificity: str | None) -> str:
-    """What the radius means here, in one line."""
+def disk_caption(proj: Projection, es: EmbeddingSet, method: str, specificity: str | None,
+                 extent: str = "whole") -> str:
+    """What the radius means here, and which part of the disk is shown, in one line."""
     if es.geometry == "sphere":
         what = (f"Sphere (CLIP-style) embeddings: every point has norm 1, so the radius shows the proxy "
                 f"**{proj.depth_name}**, min-max scaled.")
@@ -85,7 +86,9 @@ def disk_caption(proj: Projection, es: EmbeddingSet, method: str, specificity: s
     extra = f" Showing a random {MAX_DRAWN:,} of {len(es):,} points; all are used in the numbers." \
         if len(es) > MAX_DRAWN else ""
     notes = (" " + "; ".join(proj.notes) + ".") if proj.notes else ""
-    return f"{len(es):,} points. {what}{tail}{notes}{extra} Lasso or box-select points to list them."
+    view = (" Whole disk: the rim is infinitely far away." if extent == "whole" else
+            " Zoomed to the data: the rim (radius 1) may be outside this view.")
+    return f"{len(es):,} points.{view} {what}{tail}{notes}{extra} Lasso or box-select points to list them."
 
 
 def found_panel(es: EmbeddingSet, row: int, members: list[int], hyperbolic: bool, method: str) -> None:
@@ -201,7 +204,7 @@ def specificity_section(es: EmbeddingSet, proj: Projection, label: str, other_ru
                 st.error(f"That run's embeddings can't be read: {err}")
 
 
-def traversal_section(src: Source, proj: Projection) -> None:
+def traversal_section(src: Source, proj: Projection, extent: str = "whole") -> None:
     """Pick an image, walk the geodesic to the origin in 50 steps, list the captions retrieved."""
     es = src.es
     mods = queries.modality(es.metadata)
@@ -242,7 +245,7 @@ def traversal_section(src: Source, proj: Projection) -> None:
     keep = np.isin(np.arange(len(es)), retrieved + [start])
     sub = np.flatnonzero(keep)
     fig = explorer_disk(proj.disk[sub], np.where(sub == start, "image", groups[sub]), [hover[i] for i in sub],
-                        unit=proj.unit, title="traversal path on the disk", height=480,
+                        unit=proj.unit, title="traversal path on the disk", height=480, extent=extent,
                         path=path if proj.method == "radial" else None)
     show_chart(fig, key="explorer_traversal")
     if proj.method != "radial":

@@ -20,6 +20,7 @@ from mmviz.ui.charts import show_chart
 from mmviz.ui.explore_source import Source, example_source, projection, run_source, upload_source
 from mmviz.ui.pretrained_panel import pretrained_source, thumbnails_chw
 
+EXTENTS = {"whole": "whole disk", "fit": "fit to the data"}
 SOURCES = {"run": "a trained run", "pretrained": "a pretrained model", "file": "your own file",
            "example": "a synthetic hierarchy"}
 
@@ -37,6 +38,7 @@ class View:
     pairs: bool
     edges: np.ndarray
     show_edges: bool
+    extent: str = "whole"
 
 
 def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
@@ -123,6 +125,9 @@ def view_controls(es: EmbeddingSet, prefix: str) -> View:
             root = panels.pick_root(meta)
     else:
         p_col.markdown(f"**depth** = distance from the origin ({es.geometry}, c = {es.curvature:.3g})")
+    extent = t_col.segmented_control("view", list(EXTENTS), key=prefix + "zoom", format_func=EXTENTS.get,
+                                     help="The whole disk shows the rim (infinitely far away); fitting zooms to "
+                                          "the points, which a learned curvature can keep deep inside.") or "whole"
     rings = t_col.toggle("rings", key=prefix + "rings", help="Circles of equal hyperbolic distance from the centre.")
     has_pairs = "pair_index" in meta and {"image", "text"} <= set(queries.modality(meta))
     pairs = t_col.toggle("pair lines", key=prefix + "pairs", disabled=not has_pairs,
@@ -130,7 +135,7 @@ def view_controls(es: EmbeddingSet, prefix: str) -> View:
     edges = queries.tree_edges(meta)
     show_edges = len(edges) > 0 and t_col.toggle("tree edges", key=prefix + "edges",
                                                 help="Parent → child edges drawn as geodesic arcs.")
-    return View(method, color_by, specificity, root, rings, pairs and has_pairs, edges, show_edges)
+    return View(method, color_by, specificity, root, rings, pairs and has_pairs, edges, show_edges, extent)
 
 
 def project(src: Source, view: View) -> Projection | None:
@@ -169,11 +174,12 @@ def disk_section(src: Source, proj: Projection, view: View) -> None:
     pair_lines = panels.pair_segments(meta, proj.disk) if view.pairs else []
     arcs = panels.edge_arcs(proj.disk, view.edges) if view.show_edges else []
     fig = panels.disk_chart(proj, groups, hover, rings=view.rings, title=f"{view.method} projection",
-                            highlight=highlight, cone=cone, cone_members=members, pair_lines=pair_lines, arcs=arcs)
+                            highlight=highlight, cone=cone, cone_members=members, pair_lines=pair_lines, arcs=arcs,
+                            extent=view.extent)
     with disk_col:
         event = show_chart(fig, key="explorer_disk", on_select="rerun", selection_mode=("lasso", "box"),
                            config={"scrollZoom": True, "displaylogo": False})
-        st.caption(panels.disk_caption(proj, es, view.method, view.specificity))
+        st.caption(panels.disk_caption(proj, es, view.method, view.specificity, view.extent))
     with side_col:
         if found is not None:
             panels.found_panel(es, found, members, es.geometry in HYPERBOLIC, view.method)

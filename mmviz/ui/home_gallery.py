@@ -33,14 +33,17 @@ def _sample(es: EmbeddingSet, n: int, seed: int = 0) -> EmbeddingSet:
     return EmbeddingSet(es.points[rows], meta.iloc[rows].reset_index(drop=True), es.geometry, es.curvature, es.source)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _figure(run_id: str, label: str, version: tuple):
+EXTENTS = {"whole": "whole disk", "fit": "fit to the data"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _figure(run_id: str, label: str, version: tuple, extent: str = "whole"):
     es = _sample(load_run_embeddings(run_id), POINTS)
     proj = project_set(es, "radial", specificity="raw_norm" if es.geometry == "sphere" else None)
     by = "caption level" if "caption level" in queries.colourings(es.metadata) else queries.colourings(es.metadata)[0]
     groups = queries.group_labels(es.metadata, by)
     hover = queries.hover_texts(es.metadata, proj.depth, proj.depth_name)
-    fig = explorer_disk(proj.disk, groups, hover, unit=proj.unit, rings=False, title=label, height=520)
+    fig = explorer_disk(proj.disk, groups, hover, unit=proj.unit, rings=False, title=label, height=520, extent=extent)
     # The legend under the disk: side by side, two disks leave no room for one beside each.
     fig.update_layout(legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.02, yanchor="top", title=None),
                       dragmode="pan")
@@ -53,10 +56,17 @@ def reference_pictures() -> bool:
     present = [(rid, label) for rid, label in SHOWN if store.has_run(rid)]
     if not present:
         return False
+    extent = st.segmented_control("view", list(EXTENTS), default="whole", format_func=EXTENTS.get, key="home.zoom",
+                                  help="The whole disk shows the rim, infinitely far away; MERU's learned "
+                                       "curvature keeps its points deep inside, so 'fit to the data' zooms in "
+                                       "to show their order.") or "whole"
+    st.caption("Showing the **whole disk**: the black circle is the rim, infinitely far from the centre; MERU "
+               "uses only the middle of it." if extent == "whole" else
+               "Showing each model **zoomed to its data**: the rim is outside the view.")
     cols = st.columns(len(present))
     for col, (run_id, label) in zip(cols, present):
         with col:
-            show_chart(_figure(run_id, label, embeddings_version(store, run_id)), key=f"home.{run_id}",
+            show_chart(_figure(run_id, label, embeddings_version(store, run_id), extent), key=f"home.{run_id}",
                        config={"displayModeBar": False})
             st.caption(_CAPTIONS[run_id])
             st.page_link("pages/explorer.py", label=f"Explore {label}", icon=":material/explore:",
@@ -66,7 +76,7 @@ def reference_pictures() -> bool:
 
 _CAPTIONS = {
     "ref-meru": "**MERU** puts generic captions (*a star*, level 1) near the centre, more specific ones "
-                "(*a red dotted star*, level 3) further out and the images at the rim: distance from the "
+                "(*a red dotted star*, level 3) further out and the images outermost: distance from the "
                 "origin reads as specificity.",
     "ref-clip": "**CLIP** normalises every embedding onto the sphere, so no radius is left to read. Drawn here "
                 "by the features' norm before normalisation, the levels come out in reverse: the most generic "

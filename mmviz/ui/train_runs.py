@@ -83,13 +83,21 @@ def follow_launched(launched: Sequence[str]) -> None:
         st.toast(f"Launched {len(launched)} run{'s' if len(launched) > 1 else ''}.", icon=":material/rocket_launch:")
 
 
+# What a first visit shows when nothing is training: the reference CLIP and MERU runs, whose
+# curves tell the Train page's story at once.
+FIRST_VIEW_RUNS = ("ref-clip", "ref-meru")
+
+
 def follow_active_on_first_visit(runs: Sequence[dict[str, Any]]) -> None:
-    """On a session's first visit without runs in the link, select the runs that are training."""
+    """On a session's first visit without runs in the link, select the runs that are training;
+    with none training, the reference CLIP and MERU runs (so the Curves panel is never empty)."""
     if st.session_state.get(VISITED_KEY):
         return
     st.session_state[VISITED_KEY] = True
     if not selected_ids(runs):
-        select([run["id"] for run in runs if run["status"] in ACTIVE_STATUSES])
+        active = [run["id"] for run in runs if run["status"] in ACTIVE_STATUSES]
+        known = {run["id"] for run in runs}
+        select(active or [rid for rid in FIRST_VIEW_RUNS if rid in known])
 
 
 _summary_cache: dict[tuple[str, float], dict[str, float | None]] = {}

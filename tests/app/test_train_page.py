@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from mmviz.runs import runner
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import train_defaults
+from mmviz.ui.train_runs import SELECTED_KEY
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
 FAKE_TRAINER = Path(__file__).resolve().parents[1] / "runs" / "fake_trainer.py"
@@ -227,3 +228,15 @@ def test_a_model_with_its_own_training_defaults_fills_the_form_with_them(store):
 def test_a_link_keeps_its_training_values_for_a_model_with_its_own_defaults(store):
     at = _page(dataset="wordnet-mammal", model="euclid-embed", lr="0.05")
     assert at.number_input(key="train.lr").value == 0.05 and at.number_input(key="train.steps").value == 3000
+
+
+def test_a_first_visit_with_nothing_training_shows_the_reference_clip_and_meru_curves(store):
+    for run_id in ("ref-clip", "ref-meru", "ref-gauss"):
+        store.create_run({"dataset": "gaussian", "model": "clip", "steps": 50, "name": run_id}, dataset="gaussian",
+                         model="clip", total_steps=50, status="finished", run_id=run_id, reference=True)
+    at = _page()
+    assert not at.exception, at.exception
+    assert at.session_state[SELECTED_KEY] == "ref-clip,ref-meru"
+    assert at.query_params["runs"] in ("ref-clip,ref-meru", ["ref-clip,ref-meru"])
+    # A link with its own selection keeps it.
+    assert _page(runs="ref-gauss").session_state[SELECTED_KEY] == "ref-gauss"

@@ -10,6 +10,15 @@ from tests.browser.conftest import screenshot, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# Per plotly chart on the page, how many values its data traces hold (drawing aids such as the
+# disk's rim, its grid and rings have hoverinfo 'skip' and do not count).
+DRAWN_JS = """() => {
+  const len = a => (a && typeof a.length === 'number') ? a.length : 0;
+  return Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')).map(gd =>
+    (gd._fullData || gd.data || []).filter(t => t.hoverinfo !== 'skip').reduce((n, t) => n + Math.max(
+      len(t.x), len(t.y), len(t.z), len(t.values), len(t.labels), t.source ? 1 : 0), 0));
+}"""
+
 
 @pytest.mark.parametrize("entry", PAGES, ids=[p.url_path for p in PAGES])
 def test_page_renders(page, app_url, entry):
@@ -25,6 +34,10 @@ def test_page_renders(page, app_url, entry):
         page.wait_for_selector("[data-testid=stPlotlyChart] .main-svg", timeout=30_000)
         box = chart.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 250, box
+        # ... and it has data in it, not only axes: a fresh home shows the reference runs at once.
+        page.wait_for_timeout(500)
+        counts = page.evaluate(DRAWN_JS)
+        assert counts and counts[0] > 0, f"{entry.url_path}: the main chart is empty ({counts})"
     screenshot(page, entry.url_path)
 
 
