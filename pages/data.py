@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from mmviz.ui import data_views
+from mmviz.ui import data_views, page_params
 from mmviz.ui.pages import page_entry
 from mmviz.ui.shell import page_setup
-from mmviz.ui.url_state import UrlParam, seed_from_url, write_to_url
+from mmviz.ui.url_state import seed_from_url, write_to_url
 
 page_setup()
 
 P = page_entry("data").state_prefix
 INFOS = data_views.shown_datasets()
-URL = {"dataset": UrlParam("trifeature", choices=list(INFOS)), "split": UrlParam("train", choices=["train", "test"])}
+URL = page_params.data_url(INFOS)  # the page's URL parameters, also read by the Lessons page
 seed_from_url(URL, P)
 
 st.title("Data")

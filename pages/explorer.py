@@ -3,36 +3,22 @@ entailment cones, nearest neighbours and MERU's traversal."""
 
 import streamlit as st
 
-from mmviz.explorer.projections import METHODS, SPECIFICITY
 from mmviz.ui import explore_panels as panels
 from mmviz.ui import explore_sections as sections
-from mmviz.ui.explore_source import projection_quality
+from mmviz.ui import page_params
+from mmviz.ui.explore_source import projection_key, projection_quality
 from mmviz.ui.pages import page_entry
-from mmviz.ui.references import default_run
 from mmviz.ui.run_source import inspectable_runs, run_label
 from mmviz.ui.shell import page_setup
 from mmviz.ui.train_runs import get_store
-from mmviz.ui.url_state import UrlParam, seed_from_url, write_to_url
+from mmviz.ui.url_state import seed_from_url, write_to_url
 
 page_setup()
 
 P = page_entry("explorer").state_prefix
 runs = inspectable_runs(get_store())
 labels = {r["id"]: run_label(r) for r in runs}
-URL = {
-    "source": UrlParam("run", choices=list(sections.SOURCES)),
-    "run": UrlParam(default_run(runs, ("ref-meru",)) or "", choices=list(labels) or [""]),
-    "method": UrlParam("radial", choices=list(METHODS)),
-    "color": UrlParam("modality"),
-    "proxy": UrlParam("raw_norm", choices=list(SPECIFICITY)),
-    "q": UrlParam(""),
-    "pairs": UrlParam(False),
-    "rings": UrlParam(True),
-    "zoom": UrlParam("whole", choices=("whole", "fit")),
-    "compare": UrlParam(""),
-    "edges": UrlParam(True),
-    "job": UrlParam(""),
-}
+URL = page_params.explorer_url(runs)  # the page's URL parameters, also read by the Lessons page
 seed_from_url(URL, P)
 
 st.title("Explorer")
@@ -57,7 +43,8 @@ panels.quality_row(projection_quality(src, proj, view.specificity, view.root), p
 
 st.subheader("Specificity: distance from the origin by group")
 others = [i for i in labels if i != src.run_id]
-panels.specificity_section(src.es, proj, src.label, others, labels, view.specificity)
+panels.specificity_section(src.es, proj, src.label, others, labels, view.specificity,
+                           cache_key=projection_key(src, proj))  # shared by every session
 
 st.subheader("Traversal: from an image to the origin (MERU)")
 panels.traversal_section(src, proj, view.extent)

@@ -2,26 +2,18 @@
 
 import streamlit as st
 
-from mmviz.ui import gaussian_lab as lab
 from mmviz.ui import gaussian_sections as sections
+from mmviz.ui import page_params
 from mmviz.ui.pages import page_entry
 from mmviz.ui.shell import page_setup
 from mmviz.ui.train_runs import get_store
-from mmviz.ui.url_state import UrlParam, seed_from_url, write_to_url
+from mmviz.ui.url_state import seed_from_url, write_to_url
 
 page_setup()
 
 P = page_entry("gaussian").state_prefix
-REFERENCE = "ref-gauss-l2"  # shipped: opens the page with a trained model beside the closed form
 store = get_store()
-URL = {
-    "du": UrlParam(16, 2, 32), "dv": UrlParam(16, 2, 32), "k": UrlParam(4, 1, 8),
-    "rho_max": UrlParam(0.95, 0.05, 0.99, step=0.01), "decay": UrlParam(0.7, 0.1, 1.0, step=0.05),
-    "noise": UrlParam(0.1, 0.01, 2.0, step=0.01), "latent": UrlParam(4, 1, 8), "u": UrlParam(0, 0, lab.N_QUERIES - 1),
-    "loss": UrlParam(next(iter(lab.LOSSES)), choices=list(lab.LOSSES)),
-    "direction": UrlParam("both", choices=["both", "v|u"]), "steps": UrlParam(1500, 100, 5000, step=100),
-    "run": UrlParam(REFERENCE if store.has_run(REFERENCE) else ""),
-}
+URL = page_params.gaussian_url(store)  # the page's URL parameters (run: the shipped reference), also read by Lessons
 seed_from_url(URL, P)
 
 st.title("Gaussian lab")

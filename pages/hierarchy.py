@@ -7,16 +7,12 @@ from mmviz.ui.shell import page_setup
 page_setup()
 
 from mmviz.ui import hierarchy_sections as sections  # noqa: E402
+from mmviz.ui import page_params  # noqa: E402
 from mmviz.ui.pages import page_entry  # noqa: E402
-from mmviz.ui.url_state import UrlParam, seed_from_url, write_to_url  # noqa: E402
+from mmviz.ui.url_state import seed_from_url, write_to_url  # noqa: E402
 
 P = page_entry("hierarchy").state_prefix
-URL = {
-    "h": UrlParam("tree", choices=sections.SOURCES), "b": UrlParam(3, 2, 6), "d": UrlParam(4, 1, 6),
-    "method": UrlParam("construct", choices=("construct", "train")), "dim": UrlParam(2, 2, 50),
-    "prec": UrlParam("high", choices=("high", "float64")), "steps": UrlParam(3000, 100, 50000, step=500),
-    "root": UrlParam("entity.n.01"), "n": UrlParam(1000, 100, 2000, step=100),
-}
+URL = page_params.hierarchy_url()  # the page's URL parameters, also read by the Lessons page
 seed_from_url(URL, P)
 
 st.title("Hierarchy lab")

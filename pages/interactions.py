@@ -4,17 +4,18 @@ import streamlit as st
 
 from mmviz.ui import interactions_runs as data
 from mmviz.ui import interactions_sections as sections
+from mmviz.ui import page_params
 from mmviz.ui.pages import page_entry
 from mmviz.ui.shell import page_setup
 from mmviz.ui.train_runs import get_store
-from mmviz.ui.url_state import UrlList, seed_from_url, write_to_url
+from mmviz.ui.url_state import seed_from_url, write_to_url
 
 page_setup()
 
 P = page_entry("interactions").state_prefix
 store = get_store()
 runs = data.study_runs(store)
-URL = {"runs": UrlList(choices=[r.id for r in runs])}  # ?runs=id1,id2: the selected runs
+URL = page_params.interactions_url(runs)  # ?runs=id1,id2: the selected runs (also read by the Lessons page)
 seed_from_url(URL, P, initial={"runs": data.default_selection(runs)})
 
 st.title("Interactions: what does a contrastive loss align?")

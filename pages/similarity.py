@@ -3,27 +3,19 @@ with it (similarity, temperature, softmax, per-row InfoNCE, retrieval, the modal
 
 import streamlit as st
 
-from mmviz.ui import similarity_cache as cache
+from mmviz.ui import page_params
 from mmviz.ui import similarity_sections as sections
 from mmviz.ui import similarity_views as views
 from mmviz.ui.pages import page_entry
 from mmviz.ui.run_source import inspectable_runs
 from mmviz.ui.shell import page_setup
 from mmviz.ui.train_runs import get_store
-from mmviz.ui.url_state import UrlParam, seed_from_url, write_to_url
+from mmviz.ui.url_state import seed_from_url, write_to_url
 
 page_setup()
 
 P = page_entry("similarity").state_prefix  # this page's keys never meet another page's
-URL = {
-    "src": UrlParam("run", choices=tuple(sections.SOURCES)), "run": UrlParam(""), "cmp": UrlParam(""),
-    "job": UrlParam(""),
-    "B": UrlParam(32, choices=cache.BATCH_SIZES), "seed": UrlParam(0, 0, 1_000_000),
-    "learned": UrlParam(True), "tau": UrlParam(0.07, 0.005, 1.0, step=0.001), "order": UrlParam("batch"),
-    "left": UrlParam("similarity", choices=tuple(views.LEFT_VIEWS)),
-    "right": UrlParam("rows", choices=tuple(views.RIGHT_VIEWS)),
-    **views.TOY_URL,
-}
+URL = page_params.similarity_url()  # the page's URL parameters, also read by the Lessons page
 seed_from_url(URL, P)
 
 st.title("Similarity: what the contrastive loss sees")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mmviz.runs import runner
-from mmviz.ui import train_form, train_live, train_runs
+from mmviz.ui import classroom, train_form, train_live, train_runs
 from mmviz.ui.pages import page_entry
 from mmviz.ui.shell import page_setup
 from mmviz.ui.url_state import UrlParam, write_to_url
@@ -31,7 +31,7 @@ with st.expander("…or configure your own run", expanded=form_in_url, icon=":ma
     launched += train_form.launch_form(store)
 train_runs.follow_launched(launched)
 
-runs = store.list_runs()
+runs = classroom.visible_runs(store.list_runs())  # all but runs on another browser's uploaded file
 train_runs.follow_active_on_first_visit(runs)  # a first visit without a link: follow what is training
 
 st.subheader("Runs", divider="gray")

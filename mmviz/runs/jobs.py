@@ -54,6 +54,7 @@ class Job:
     updated: float = field(default_factory=time.time)
     pid: int | None = None
     pid_start: int | None = None
+    owner: str | None = None  # the app session that started it (None: the CLI, or a job from before owners)
 
     @property
     def fraction(self) -> float:
@@ -99,7 +100,7 @@ def get_job(job_id: str, home: str | Path | None = None) -> Job:
 
 
 def list_jobs(kind: str | None = None, home: str | Path | None = None) -> list[Job]:
-    """Every readable job, newest first."""
+    """Every readable job, newest first (filter by ``Job.owner`` to show a session its own)."""
     jobs = []
     for path in jobs_root(home).iterdir():
         if (path / JOB_FILE).is_file():
@@ -112,12 +113,14 @@ def list_jobs(kind: str | None = None, home: str | Path | None = None) -> list[J
     return sorted(jobs, key=lambda j: j.created, reverse=True)
 
 
-def start_job(kind: str, verb: str, args: list[str], label: str = "", home: str | Path | None = None) -> Job:
-    """Start ``python -m mmviz VERB ARGS --job DIR`` in the background; returns the new job."""
+def start_job(kind: str, verb: str, args: list[str], label: str = "", home: str | Path | None = None,
+              owner: str | None = None) -> Job:
+    """Start ``python -m mmviz VERB ARGS --job DIR`` in the background; returns the new job.
+    ``owner``: the app session starting it, recorded in ``job.json``."""
     job_id = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     folder = job_dir(job_id, home)
     folder.mkdir(parents=True)
-    job = Job(id=job_id, kind=kind, label=label or kind, args=[verb, *args])
+    job = Job(id=job_id, kind=kind, label=label or kind, args=[verb, *args], owner=owner)
     _write(folder, job)
     argv = [sys.executable, "-m", "mmviz", verb, *args, "--job", str(folder)]
     env = dict(os.environ)

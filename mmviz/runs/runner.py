@@ -227,15 +227,17 @@ def resume(run_id: str, *, store: RunStore | None = None, command: list[str] | N
     return store.get_run(run_id)["status"]
 
 
-def launch(config: dict, *, store: RunStore | None = None, command: list[str] | None = None) -> str:
+def launch(config: dict, *, store: RunStore | None = None, command: list[str] | None = None,
+           owner: str | None = None) -> str:
     """Create a run from ``config`` (needs ``dataset`` and ``model``; ``steps``, ``name`` optional),
-    queue it and start it if a slot is free. Returns the run id."""
+    queue it and start it if a slot is free. ``owner``: who launched it (an app session; None from
+    the CLI). Returns the run id."""
     store = store or RunStore()
     missing = [key for key in ("dataset", "model") if not config.get(key)]
     if missing:
         raise MmvizError(f"a run needs {' and '.join(missing)} in its config")
     run_id = store.create_run(config, name=config.get("name"), dataset=config["dataset"],
-                              model=config["model"], total_steps=config.get("steps"))
+                              model=config["model"], total_steps=config.get("steps"), owner=owner)
     refresh(store, command=command)
     return run_id
 

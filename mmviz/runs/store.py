@@ -43,7 +43,7 @@ ACTIVE_STATUSES = ("queued", "running")
 # How long a call waits for another process's write lock before SQLite gives up. Writes are a
 # handful of rows, so anything near this means a stuck process, not load.
 BUSY_TIMEOUT_S = 30.0
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 _SCHEMA = (
@@ -65,7 +65,8 @@ _SCHEMA = (
         updated REAL NOT NULL,
         step INTEGER NOT NULL DEFAULT 0,
         total_steps INTEGER,
-        reference INTEGER NOT NULL DEFAULT 0
+        reference INTEGER NOT NULL DEFAULT 0,
+        owner TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created)",
     """CREATE TABLE IF NOT EXISTS metrics (
@@ -211,6 +212,8 @@ class RunStore:
             columns = {row["name"] for row in con.execute("PRAGMA table_info(runs)")}
             if "reference" not in columns:  # a version-1 database: runs made before reference runs
                 con.execute("ALTER TABLE runs ADD COLUMN reference INTEGER NOT NULL DEFAULT 0")
+            if "owner" not in columns:  # version 2: runs made before owners (owned by nobody)
+                con.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
 
     def journal_mode(self) -> str:
         """SQLite's journal mode for the database file (``"wal"``)."""
@@ -236,12 +239,15 @@ class RunStore:
         status: str = "queued",
         run_id: str | None = None,
         reference: bool = False,
+        owner: str | None = None,
     ) -> str:
         """Add a run (status ``queued`` unless told) and write its ``config.json``; returns the run id.
 
         A trainer that runs in the foreground creates its run as ``running`` so that no runner
         starts a second trainer for it in between. ``run_id`` picks the id (MmvizError if taken);
-        ``reference`` marks a read-only reference run (see :mod:`mmviz.gallery`).
+        ``reference`` marks a read-only reference run (see :mod:`mmviz.gallery`). ``owner``: who
+        launched it (an app session's owner id; None for the CLI and reference runs: nobody), set
+        once and never changed.
         """
         (status,) = _as_statuses(status)
         config_text = json.dumps(config, sort_keys=True)
@@ -252,9 +258,9 @@ class RunStore:
                 with self._write() as con:
                     con.execute(
                         "INSERT INTO runs (id, name, dataset, model, config, status, created, updated,"
-                        " total_steps, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " total_steps, reference, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (new_id, name if name is not None else config.get("name"), dataset, model,
-                         config_text, status, now, now, total_steps, int(reference)),
+                         config_text, status, now, now, total_steps, int(reference), owner),
                     )
             except sqlite3.IntegrityError:
                 if run_id is not None:
@@ -287,6 +293,25 @@ class RunStore:
         with self._read() as con:
             rows = con.execute(query + " ORDER BY created DESC, rowid DESC", params).fetchall()
         return [_row_to_run(row) for row in rows]
+
+    def count_runs(self, status: str | Iterable[str] | None = None, *, owner: str | None = None) -> int:
+        """How many runs (with the given status(es), launched by ``owner`` when given) there are."""
+        query, params = "SELECT COUNT(*) FROM runs WHERE 1", ()
+        if status is not None:
+            statuses = _as_statuses(status)
+            query += f" AND status IN ({', '.join('?' * len(statuses))})"
+            params += statuses
+        if owner is not None:
+            query += " AND owner = ?"
+            params += (owner,)
+        with self._read() as con:
+            return con.execute(query, params).fetchone()[0]
+
+    def queue_positions(self) -> dict[str, int]:
+        """Each queued run's place in the line (1 = starts next), in the order the runner claims them."""
+        with self._read() as con:
+            rows = con.execute("SELECT id FROM runs WHERE status = 'queued' ORDER BY created, rowid").fetchall()
+        return {row["id"]: i for i, row in enumerate(rows, start=1)}
 
     def update_run(
         self, run_id: str, *, expect_status: str | Iterable[str] | None = None, **fields: Any

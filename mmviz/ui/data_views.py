@@ -4,6 +4,8 @@ embeddings) and its views: one function per kind of dataset, each drawing what t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,18 @@ def load(name: str, split: str, params_json: str):
     return datasets.load(name, split=split, **json.loads(params_json))
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _figure(data_key: str, chart: str, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def shared(data_key: str, chart: str, build: Callable[[], Any]) -> Any:
+    """``build()``: a figure of the dataset loaded as ``data_key`` (name, split and parameters),
+    built once per dataset and chart for every session of the server (read-only: never mutate).
+    Without a key, built afresh."""
+    return _figure(data_key, chart, build) if data_key else build()
+
+
 def _wrap(text: str, width: int = 14) -> str:
     """Break a caption into two lines at the space nearest ``width`` characters."""
     if len(text) <= width or " " not in text:
@@ -36,20 +50,20 @@ def _wrap(text: str, width: int = 14) -> str:
     return text[:cut] + "<br>" + text[cut + 1:]
 
 
-def trifeature(data) -> None:
+def trifeature(data, key: str = "") -> None:
     meta, images = data.metadata, data.modalities["image"]
     n = min(len(meta), 60)
-    hover = [f"{r['color']} {r['texture']} {r['shape']}" for _, r in meta.head(n).iterrows()]
-    show_chart(image_grid(images[:n], hover, ncols=10,
-               labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
-               title=f"{n} of {len(meta):,} images (hover for all three attributes)"),
+    show_chart(shared(key, "grid", lambda: image_grid(
+               images[:n], [f"{r['color']} {r['texture']} {r['shape']}" for _, r in meta.head(n).iterrows()],
+               ncols=10, labels=[f"{r['shape']}" for _, r in meta.head(n).iterrows()],
+               title=f"{n} of {len(meta):,} images (hover for all three attributes)")),
                width="stretch", key="grid")
     counts = pd.DataFrame({a: meta[a].value_counts().sort_index() for a in ("shape", "texture", "color")})
     with st.expander("How often each attribute value occurs"):
         st.dataframe(counts, width="stretch")
 
 
-def trifeature_pairs(data) -> None:
+def _pairs_grid(data):
     meta = data.metadata
     n = min(len(meta), 12)
     pairs = np.empty((2 * n,) + data.modalities["image1"].shape[1:], dtype=np.uint8)
@@ -60,9 +74,13 @@ def trifeature_pairs(data) -> None:
             hover.append(f"image {k}: {r[f'color{k}']} {r[f'texture{k}']} {r[f'shape{k}']}<br>"
                          f"shared shape = {r['shape1']}, synergy label = {r['synergy']}")
         labels += [f"{r['texture1']}", f"{r['color2']} · S={r['synergy']}"]
-    show_chart(image_grid(pairs, hover, ncols=8, labels=labels, col_titles=["image 1", "image 2"] * 4,
-               title="Pairs: same shape (R), own textures (U), texture 1 → colour 2 (S)"),
-               width="stretch", key="grid")
+    return image_grid(pairs, hover, ncols=8, labels=labels, col_titles=["image 1", "image 2"] * 4,
+                      title="Pairs: same shape (R), own textures (U), texture 1 → colour 2 (S)")
+
+
+def trifeature_pairs(data, key: str = "") -> None:
+    meta = data.metadata
+    show_chart(shared(key, "grid", lambda: _pairs_grid(data)), width="stretch", key="grid")
     left, right = st.columns([1, 2])
     left.dataframe(pd.DataFrame({"texture of image 1": data.extras["textures"],
                                  "→ colour of image 2": data.extras["mapping_names"]}),
@@ -76,21 +94,25 @@ def trifeature_pairs(data) -> None:
     )
 
 
-def trifeature_captions(data) -> None:
+def _captions_grid(data):
     meta, images = data.metadata, data.modalities["image"]
     picks = np.concatenate([np.flatnonzero(meta["level"].to_numpy() == lvl)[:8] for lvl in (1, 2, 3)])
     picks = np.concatenate([picks, np.flatnonzero(meta["level"].to_numpy() == 3)[8:16]])
-    show_chart(image_grid(images[picks], [f"“{meta['caption'][i]}” (level {meta['level'][i]})<br>image: "
-               f"{meta['color'][i]} {meta['texture'][i]} {meta['shape'][i]}"
-               for i in picks],
-               ncols=8, labels=[_wrap(meta["caption"][i]) for i in picks], label_lines=2,
-               cell_px=100,
-               title="Captions name 1, 2 or 3 of the image's attributes (rows: level 1, 2, 3)"),
-               width="stretch", key="grid")
+    return image_grid(images[picks], [f"“{meta['caption'][i]}” (level {meta['level'][i]})<br>image: "
+                      f"{meta['color'][i]} {meta['texture'][i]} {meta['shape'][i]}"
+                      for i in picks],
+                      ncols=8, labels=[_wrap(meta["caption"][i]) for i in picks], label_lines=2,
+                      cell_px=100,
+                      title="Captions name 1, 2 or 3 of the image's attributes (rows: level 1, 2, 3)")
+
+
+def trifeature_captions(data, key: str = "") -> None:
+    show_chart(shared(key, "grid", lambda: _captions_grid(data)), width="stretch", key="grid")
     captions = data.extras["captions"]
     table = captions.groupby("level").size().rename("captions").reset_index()
     left, right = st.columns(2)
-    show_chart(plots.level_counts_figure(table), width="stretch", key="levels", where=left)
+    show_chart(shared(key, "levels", lambda: plots.level_counts_figure(table)), width="stretch", key="levels",
+               where=left)
     right.markdown(
         "A caption **entails** every image that has the attributes it names: *a star* covers 100 of the "
         "1,000 attribute combinations, *a red star* 10, *a red dotted star* exactly one. Generic captions "
@@ -99,16 +121,22 @@ def trifeature_captions(data) -> None:
     right.dataframe(captions.groupby("level").head(3)[["level", "caption"]], hide_index=True, width="stretch")
 
 
-def gaussian(data) -> None:
+def _canonical_pairs(data):
+    model = data.extras["model"]
+    a, b = model.canonical_variates(data.modalities["u"], data.modalities["v"])
+    k = int(data.params["k"])
+    labels = data.metadata["label"] if "label" in data.metadata else None
+    return plots.canonical_pairs_figure(a[:, :k], b[:, :k], model.canonical_correlations[:k], labels)
+
+
+def gaussian(data, key: str = "") -> None:
     model = data.extras["model"]
     u, v = data.modalities["u"], data.modalities["v"]
-    a, b = model.canonical_variates(u, v)
     k = int(data.params["k"])
-    rhos = model.canonical_correlations[:k]
-    labels = data.metadata["label"] if "label" in data.metadata else None
-    show_chart(plots.canonical_pairs_figure(a[:, :k], b[:, :k], rhos, labels), width="stretch", key="pairs")
+    show_chart(shared(key, "pairs", lambda: _canonical_pairs(data)), width="stretch", key="pairs")
     left, right = st.columns(2)
-    show_chart(plots.spectrum_figure(model.canonical_correlations, sample_canonical_correlations(u, v)),
+    show_chart(shared(key, "spectrum", lambda: plots.spectrum_figure(
+               model.canonical_correlations, sample_canonical_correlations(u, v))),
                width="stretch", key="spectrum", where=left)
     right.markdown(
         f"u ∈ ℝ^{model.du} and v ∈ ℝ^{model.dv} are jointly Gaussian; they share a {k}-dimensional signal. "
@@ -120,22 +148,26 @@ def gaussian(data) -> None:
                  if not int(data.params["n_classes"]) else "mixture: no closed form")
 
 
-def digits(data) -> None:
+def _digits_grid(data):
     meta, images = data.metadata, data.modalities["image"]
     picks = np.concatenate([np.flatnonzero(meta["label"].to_numpy() == d)[:6] for d in range(10)])
     order = picks.reshape(10, -1).T.ravel() if len(picks) == 60 else picks
-    show_chart(image_grid(images[order], [f"“{meta['caption'][i]}” (label {meta['label'][i]})" for i in order],
-               ncols=10, labels=[meta["caption"][i] for i in order],
-               title="scikit-learn's handwritten digits, each with a caption"),
-               width="stretch", key="grid")
+    return image_grid(images[order], [f"“{meta['caption'][i]}” (label {meta['label'][i]})" for i in order],
+                      ncols=10, labels=[meta["caption"][i] for i in order],
+                      title="scikit-learn's handwritten digits, each with a caption")
 
 
-def hierarchy(data) -> None:
+def digits(data, key: str = "") -> None:
+    show_chart(shared(key, "grid", lambda: _digits_grid(data)), width="stretch", key="grid")
+
+
+def hierarchy(data, key: str = "") -> None:
     parent = data.extras["tree_parent"]
     left, right = st.columns([3, 2])
-    show_chart(plots.hierarchy_sunburst(data.ids, data.names, parent, data.depth), width="stretch",
-               key="sunburst", where=left)
-    show_chart(plots.depth_histogram(data.depth), width="stretch", key="depths", where=right)
+    show_chart(shared(key, "sunburst", lambda: plots.hierarchy_sunburst(data.ids, data.names, parent, data.depth)),
+               width="stretch", key="sunburst", where=left)
+    show_chart(shared(key, "depths", lambda: plots.depth_histogram(data.depth)), width="stretch", key="depths",
+               where=right)
     m1, m2, m3 = right.columns(3)
     m1.metric("nodes", f"{len(data):,}")
     m2.metric("edges", f"{len(data.edges):,}")
@@ -147,12 +179,13 @@ VIEWS = {"trifeature": trifeature, "trifeature-pairs": trifeature_pairs, "trifea
          "gaussian": gaussian, "digits": digits}
 
 
-def show(name: str, data) -> None:
-    """Draw ``data`` (a loaded dataset named ``name``) in the view for its kind."""
+def show(name: str, data, key: str = "") -> None:
+    """Draw ``data`` (a loaded dataset named ``name``) in the view for its kind; ``key`` (name,
+    split and parameters) shares its figures between sessions."""
     if isinstance(data, datasets.Hierarchy):
-        hierarchy(data)
+        hierarchy(data, key)
     else:
-        VIEWS[name](data)
+        VIEWS[name](data, key)
 
 
 # --- the page's sections ------------------------------------------------------------------------
@@ -175,13 +208,14 @@ def builtin_section(infos: dict[str, DatasetInfo], prefix: str) -> None:
     split = split_col.radio("split", splits, key=prefix + "split", horizontal=True)
     st.caption(info.description)
     params = param_form(info.params, key=f"params.{name}") if info.params else {}
+    params_json = json.dumps(params, sort_keys=True)
     try:
         with st.spinner(f"Generating {name}…"):
-            data = load(name, split, json.dumps(params, sort_keys=True))
+            data = load(name, split, params_json)
     except MmvizError as err:
         st.error(str(err))
     else:
-        show(name, data)
+        show(name, data, f"{name}|{split}|{params_json}")
 
 
 def upload_section() -> None:

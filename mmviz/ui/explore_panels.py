@@ -19,7 +19,7 @@ from mmviz.geometry import disk as unit_disk
 from mmviz.plots.explorer import MAX_DRAWN, explorer_disk, specificity_figure
 from mmviz.plots.images import mosaic
 from mmviz.ui.charts import show_chart
-from mmviz.ui.explore_source import Source, run_source, source_images
+from mmviz.ui.explore_source import Source, hover_texts, point_names, projection_key, run_source, source_images
 
 MAX_LISTED = 60  # selected points listed beside the disk
 
@@ -171,37 +171,81 @@ def _depth_of(es: EmbeddingSet, specificity: str | None) -> tuple[np.ndarray, st
     return original_depth(es.points, es.geometry, es.curvature, specificity=specificity, raw_norm=raw)
 
 
-def _specificity_block(es: EmbeddingSet, depth: np.ndarray, depth_name: str, label: str, key: str) -> None:
+def _specificity(es: EmbeddingSet, depth: np.ndarray, depth_name: str, label: str) -> tuple[go.Figure, str]:
+    """The specificity figure and its Spearman line."""
     groups = queries.specificity_groups(es.metadata)
-    show_chart(specificity_figure(groups, depth, depth_name, title=label), key=key)
+    fig = specificity_figure(groups, depth, depth_name, title=label)
     wordnet = queries.wordnet_depth_spearman(es.metadata, depth) if "level" not in es.metadata else None
     if wordnet is not None:
-        st.markdown(f"Spearman(WordNet depth, distance from the origin) = **{wordnet['spearman']:.3f}** over "
-                    f"{wordnet['n']:,} class prompts (ceiling {wordnet['ceiling']:.3f}): MERU's claim says "
-                    "deeper (more specific) WordNet concepts sit further out.")
-    else:
-        st.markdown(_spearman_text(queries.specificity_spearman(es.metadata, depth)))
+        return fig, (f"Spearman(WordNet depth, distance from the origin) = **{wordnet['spearman']:.3f}** over "
+                     f"{wordnet['n']:,} class prompts (ceiling {wordnet['ceiling']:.3f}): MERU's claim says "
+                     "deeper (more specific) WordNet concepts sit further out.")
+    return fig, _spearman_text(queries.specificity_spearman(es.metadata, depth))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _shared_specificity(cache_key: str, label: str, _es: EmbeddingSet, _depth: np.ndarray,
+                        depth_name: str) -> tuple[go.Figure, str]:
+    return _specificity(_es, _depth, depth_name, label)  # one per source and depth, for every session: read-only
+
+
+def _specificity_block(es: EmbeddingSet, depth: np.ndarray, depth_name: str, label: str, key: str,
+                       cache_key: str | None = None) -> None:
+    fig, text = (_specificity(es, depth, depth_name, label) if cache_key is None else
+                 _shared_specificity(cache_key, label, es, depth, depth_name))
+    show_chart(fig, key=key)
+    st.markdown(text)
 
 
 def specificity_section(es: EmbeddingSet, proj: Projection, label: str, other_runs: list[str],
-                        labels: dict[str, str], specificity: str | None) -> None:
+                        labels: dict[str, str], specificity: str | None, cache_key: str | None = None) -> None:
     """Distance from the origin by caption level and modality, with Spearman(level, depth);
-    optionally the same for another run (e.g. CLIP beside MERU)."""
+    optionally the same for another run (e.g. CLIP beside MERU). ``cache_key`` (see
+    :func:`mmviz.ui.explore_source.projection_key`) shares the figure between sessions."""
     st.markdown("MERU's claim: generic text sits near the origin, specific text further out, images outermost. "
                 "For a CLIP run the depth is the chosen proxy (by default the raw feature norm).")
     compare = st.selectbox("compare with", [""] + other_runs, key="compare",
                            format_func=lambda i: "— no other run —" if not i else labels.get(i, i))
     cols = st.columns(2 if compare else 1)
     with cols[0]:
-        _specificity_block(es, proj.depth, proj.depth_name, label, "explorer_specificity")
+        _specificity_block(es, proj.depth, proj.depth_name, label, "explorer_specificity", cache_key)
     if compare:
         with cols[1]:
             try:
-                other = run_source(compare, labels.get(compare, compare)).es
+                other_src = run_source(compare, labels.get(compare, compare))
+                other = other_src.es
                 depth, name = _depth_of(other, None)
-                _specificity_block(other, depth, name, labels.get(compare, compare), "explorer_specificity_compare")
+                _specificity_block(other, depth, name, labels.get(compare, compare), "explorer_specificity_compare",
+                                   f"{other_src.key}|{name}")
             except MmvizError as err:
                 st.error(f"That run's embeddings can't be read: {err}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _traversal(key: str, start: int, _es: EmbeddingSet) -> tuple[queries.Traversal, pd.DataFrame]:
+    """MERU's traversal from row ``start`` and its table, once per source and image (read-only)."""
+    tr = queries.traversal(_es, start, n_steps=50)
+    return tr, queries.traversal_table(_es, tr)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _traversal_figure(key: str, start: int, extent: str, _src: Source, _proj: Projection,
+                      _tr: queries.Traversal) -> go.Figure:
+    """The traversal drawn on the disk, once per projection and image for every session (read-only)."""
+    es, proj, tr = _src.es, _proj, _tr
+    # The path on the disk: along the image's display direction at each step's depth (exact for radial).
+    direction = proj.disk[start] / max(np.linalg.norm(proj.disk[start]), 1e-300)
+    unit = proj.unit or (2 * np.arctanh(min(np.linalg.norm(proj.disk[start]), 1 - 1e-15)) / max(tr.depth[0], 1e-12))
+    radius = np.tanh(unit * tr.depth / 2.0)
+    path = radius[:, None] * direction[None, :]
+    retrieved = sorted(set(tr.captions.tolist()))
+    groups = np.where(np.isin(np.arange(len(es)), retrieved), "retrieved caption", "other")
+    hover = hover_texts(_src, proj)
+    keep = np.isin(np.arange(len(es)), retrieved + [start])
+    sub = np.flatnonzero(keep)
+    return explorer_disk(proj.disk[sub], np.where(sub == start, "image", groups[sub]), [hover[i] for i in sub],
+                         unit=proj.unit, title="traversal path on the disk", height=480, extent=extent,
+                         path=path if proj.method == "radial" else None)
 
 
 def traversal_section(src: Source, proj: Projection, extent: str = "whole") -> None:
@@ -216,15 +260,14 @@ def traversal_section(src: Source, proj: Projection, extent: str = "whole") -> N
     if len(image_rows) == 0:
         st.info("No image rows (modality 'image') in this source to start a traversal from.")
         return
-    names = queries.point_names(es.metadata)
+    names = point_names(src)
     pick_col, info_col = st.columns([2, 3])
     start = int(pick_col.selectbox("image", image_rows[:500], key="trav_image", format_func=lambda i: names[i]))
     try:
-        tr = queries.traversal(es, start, n_steps=50)
+        tr, table = _traversal(src.key, start, es)
     except MmvizError as err:
         st.error(str(err))
         return
-    table = queries.traversal_table(es, tr)
     images = source_images(src)
     if images is not None and "pair_index" in es.metadata:
         pos = int(es.metadata["pair_index"].iloc[start])
@@ -234,19 +277,6 @@ def traversal_section(src: Source, proj: Projection, extent: str = "whole") -> N
                       "entailment cone contains the step (or the nearest caption, when none does).")
     info_col.dataframe(table, hide_index=True, width="stretch",
                        column_config={"distance from origin": st.column_config.NumberColumn(format="%.3f")})
-    # The path on the disk: along the image's display direction at each step's depth (exact for radial).
-    direction = proj.disk[start] / max(np.linalg.norm(proj.disk[start]), 1e-300)
-    unit = proj.unit or (2 * np.arctanh(min(np.linalg.norm(proj.disk[start]), 1 - 1e-15)) / max(tr.depth[0], 1e-12))
-    radius = np.tanh(unit * tr.depth / 2.0)
-    path = radius[:, None] * direction[None, :]
-    retrieved = sorted(set(tr.captions.tolist()))
-    groups = np.where(np.isin(np.arange(len(es)), retrieved), "retrieved caption", "other")
-    hover = queries.hover_texts(es.metadata, proj.depth, proj.depth_name)
-    keep = np.isin(np.arange(len(es)), retrieved + [start])
-    sub = np.flatnonzero(keep)
-    fig = explorer_disk(proj.disk[sub], np.where(sub == start, "image", groups[sub]), [hover[i] for i in sub],
-                        unit=proj.unit, title="traversal path on the disk", height=480, extent=extent,
-                        path=path if proj.method == "radial" else None)
-    show_chart(fig, key="explorer_traversal")
+    show_chart(_traversal_figure(projection_key(src, proj), start, extent, src, proj, tr), key="explorer_traversal")
     if proj.method != "radial":
         st.caption("The path is drawn with the radial projection only (where it is exact).")

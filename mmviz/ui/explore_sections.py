@@ -17,7 +17,15 @@ from mmviz.explorer.projections import METHODS, SPECIFICITY, Projection
 from mmviz.geometry.constants import GEOMETRY_NAMES, HYPERBOLIC
 from mmviz.ui import explore_panels as panels
 from mmviz.ui.charts import show_chart
-from mmviz.ui.explore_source import Source, example_source, projection, run_source, upload_source
+from mmviz.ui.explore_source import (
+    Source,
+    example_source,
+    hover_texts,
+    projection,
+    projection_key,
+    run_source,
+    upload_source,
+)
 from mmviz.ui.pretrained_panel import pretrained_source, thumbnails_chw
 
 EXTENTS = {"whole": "whole disk", "fit": "fit to the data"}
@@ -161,21 +169,29 @@ def search_overlay(es: EmbeddingSet, proj: Projection, found: int | None,
     return [found], members, cone
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _disk_figure(key: str, color_by: str, rings: bool, pairs: bool, show_edges: bool, extent: str,
+                 found: int | None, method: str, _src: Source, _proj: Projection, _edges: np.ndarray):
+    """The main disk figure, built once per view for every session of the server (read-only)."""
+    es, proj, meta = _src.es, _proj, _src.es.metadata
+    highlight, members, cone = search_overlay(es, proj, found, method)
+    pair_lines = panels.pair_segments(meta, proj.disk) if pairs else []
+    arcs = panels.edge_arcs(proj.disk, _edges) if show_edges else []
+    return panels.disk_chart(proj, queries.group_labels(meta, color_by), hover_texts(_src, proj), rings=rings,
+                             title=f"{method} projection", highlight=highlight, cone=cone, cone_members=members,
+                             pair_lines=pair_lines, arcs=arcs, extent=extent)
+
+
 def disk_section(src: Source, proj: Projection, view: View) -> None:
     """The disk (search hit, cone, pair lines, tree edges) with its caption, and beside it the
     search box, the hit's panel and the lasso selection."""
-    es, meta = src.es, src.es.metadata
-    groups = queries.group_labels(meta, view.color_by)
-    hover = queries.hover_texts(meta, proj.depth, proj.depth_name)
+    es = src.es
     disk_col, side_col = st.columns([2.6, 1.4])
     with side_col:
         found = panels.search_box(es)  # row picked by the search box, or None
-    highlight, members, cone = search_overlay(es, proj, found, view.method)
-    pair_lines = panels.pair_segments(meta, proj.disk) if view.pairs else []
-    arcs = panels.edge_arcs(proj.disk, view.edges) if view.show_edges else []
-    fig = panels.disk_chart(proj, groups, hover, rings=view.rings, title=f"{view.method} projection",
-                            highlight=highlight, cone=cone, cone_members=members, pair_lines=pair_lines, arcs=arcs,
-                            extent=view.extent)
+    _, members, _ = search_overlay(es, proj, found, view.method)  # a search hit's cone: computed on a search only
+    fig = _disk_figure(projection_key(src, proj), view.color_by, view.rings, view.pairs, view.show_edges,
+                       view.extent, found, view.method, src, proj, view.edges)
     with disk_col:
         event = show_chart(fig, key="explorer_disk", on_select="rerun", selection_mode=("lasso", "box"),
                            config={"scrollZoom": True, "displaylogo": False})

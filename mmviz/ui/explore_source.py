@@ -1,5 +1,11 @@
 """The Explorer's sources and caches: a run's embeddings or an uploaded file, cached
-projections, quality read-outs and image thumbnails."""
+projections, quality read-outs and image thumbnails.
+
+What every session computes alike from the same embeddings (point names, hover texts, figures) is
+cached with ``st.cache_resource``: one object per key for the whole server, shared by every
+session and never mutated (figures are copied by ``show_chart``/``plotly_chart`` when sent).
+Keys are :attr:`Source.key` (a run's checkpoint, or an upload's content hash: only a session
+holding the same bytes can reach an upload's entries) and :func:`projection_key`."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import streamlit as st
 
 from mmviz.data.embeddings_io import EmbeddingSet
 from mmviz.data.registry import load
+from mmviz.explorer import queries
 from mmviz.explorer.projections import Projection, project_set
 from mmviz.explorer.queries import example_set
 from mmviz.metrics.projection import quality
@@ -77,6 +84,36 @@ def projection(src: Source, method: str, specificity: str | None = None, root: i
         proj = _projection(src.key, method, specificity, root, src.es)
         status.update(label=f"UMAP done in {proj.seconds:.1f} s (cached)", state="complete")
     return proj
+
+
+def projection_key(src: Source, proj: Projection) -> str:
+    """A cache key for what is drawn from ``proj`` of ``src``: the source's key and a digest of
+    the disk coordinates and depths (cheap: 16 bytes per point)."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(np.ascontiguousarray(proj.disk).tobytes())
+    digest.update(np.ascontiguousarray(proj.depth).tobytes())
+    return f"{src.key}|{proj.method}|{proj.depth_name}|{proj.unit}|{digest.hexdigest()}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _names(key: str, _meta) -> list[str]:
+    return queries.point_names(_meta)
+
+
+def point_names(src: Source) -> list[str]:
+    """Every point's short name (:func:`mmviz.explorer.queries.point_names`), once per source for
+    the whole server. Read-only."""
+    return _names(src.key, src.es.metadata)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _hover(key: str, _es: EmbeddingSet, _proj: Projection) -> list[str]:
+    return queries.hover_texts(_es.metadata, _proj.depth, _proj.depth_name)
+
+
+def hover_texts(src: Source, proj: Projection) -> list[str]:
+    """Hover texts of ``src`` under ``proj``, once per projection for the whole server. Read-only."""
+    return _hover(projection_key(src, proj), src.es, proj)
 
 
 @st.cache_data(show_spinner="Measuring the projection's quality…", max_entries=16)

@@ -16,8 +16,10 @@ from mmviz.errors import MmvizError
 from mmviz.plots import gaussian as plots
 from mmviz.runs import runner
 from mmviz.runs.store import ACTIVE_STATUSES, RunStore
+from mmviz.ui import classroom
 from mmviz.ui import gaussian_lab as lab
 from mmviz.ui.charts import show_chart
+from mmviz.ui.figure_cache import shared_figure
 from mmviz.ui.url_state import UrlSpec, url_slider
 
 
@@ -62,7 +64,7 @@ def choose_run(store: RunStore, params: lab.LabParams, url: UrlSpec, prefix: str
             config = lab.run_config(params, state[prefix + "loss"], state[prefix + "direction"],
                                     state[prefix + "steps"])
             try:
-                state[prefix + "run"] = runner.launch(config, store=store)
+                state[prefix + "run"] = classroom.launch(config, store)  # this session's, within its quota
                 st.toast("Training started: it runs in its own process.", icon=":material/rocket_launch:")
                 runs = lab.gauss_runs(store.list_runs())
             except MmvizError as err:
@@ -118,7 +120,7 @@ def closed_form_section(solved: lab.Solved, views: dict[str, lab.CondView], lear
         "a model that learned p(v | u) exactly sits on top of the bars."
     )
     spectrum = {k: v.rho[:len(solved.true_rho)] for k, v in views.items()}
-    show_chart(plots.spectrum_figure(solved.true_rho, spectrum), width="stretch", key="gauss_spectrum")
+    show_chart(shared_figure(plots.spectrum_figure, solved.true_rho, spectrum), width="stretch", key="gauss_spectrum")
     with st.expander("Where the references come from", icon=":material/functions:"):
         st.markdown(
             "- **L2 tilt, fits p(v|u)** — f = −½‖G_u u − G_v v‖² is quadratic, so the learned conditional is "
@@ -138,7 +140,7 @@ def closed_form_section(solved: lab.Solved, views: dict[str, lab.CondView], lear
         url_slider("chosen held-out u (index)", "u", url, prefix)
         slices = {plots.TRUTH: (solved.truth.centre, solved.truth.cov)}
         slices.update({k: (v.centre, v.cov) for k, v in views.items()})
-        show_chart(plots.ellipse_figure(slices), width="stretch", key="gauss_ellipse")
+        show_chart(shared_figure(plots.ellipse_figure, slices), width="stretch", key="gauss_ellipse")
         st.caption(
             "The 2σ ellipse of p(v | u) in the two strongest canonical coordinates of v (b₁, b₂). **Cosine vs "
             "L2:** the L2 tilt penalises *distance*, so it controls how far v may wander from where u points — "
@@ -150,7 +152,7 @@ def closed_form_section(solved: lab.Solved, views: dict[str, lab.CondView], lear
         names = list(views)
         source = st.selectbox("generate from", names, index=len(names) - 1 if learned else names.index("dot tilt"),
                               key=prefix + ("gen.learned" if learned else "gen"))
-        show_chart(plots.samples_figure(solved.truth.samples, {source: views[source].samples},
+        show_chart(shared_figure(plots.samples_figure, solved.truth.samples, {source: views[source].samples},
                    palette=plots.colors(names)),
                    width="stretch", key="gauss_samples")
         st.caption(
@@ -158,7 +160,7 @@ def closed_form_section(solved: lab.Solved, views: dict[str, lab.CondView], lear
             "conditionals are sampled in closed form; the cosine tilt's by importance resampling of marginal "
             "samples with weights exp f."
         )
-    show_chart(plots.mean_scatter_figure(solved.truth.mean_b1, {k: v.mean_b1 for k, v in views.items()}),
+    show_chart(shared_figure(plots.mean_scatter_figure, solved.truth.mean_b1, {k: v.mean_b1 for k, v in views.items()}),
                width="stretch", key="gauss_mean")
     st.caption(
         f"Retrieval looks for the mode of p_θ(v | u). For {lab.N_QUERIES} held-out u's: the learned conditional "
@@ -189,13 +191,13 @@ def _live_panel(store: RunStore, selected: str, prefix: str) -> None:
     state = st.session_state
     current = store.get_run(selected) if selected else None
     if current is None:
-        show_chart(plots.angles_figure({}), width="stretch", key="gauss_angles_empty")
+        show_chart(shared_figure(plots.angles_figure, {}), width="stretch", key="gauss_angles_empty")
         return
     frame = store.metrics(selected, names=list(lab.LIVE_METRICS))
     total = current.get("total_steps") or 1
     step = int(current.get("step") or 0)
     st.progress(min(1.0, step / total), text=f"{current['status']} · step {step} of {total}")
-    show_chart(plots.angles_figure(lab.angle_curves(frame)), width="stretch", key="gauss_angles")
+    show_chart(shared_figure(plots.angles_figure, lab.angle_curves(frame)), width="stretch", key="gauss_angles")
     for col, (label, text) in zip(st.columns(4), lab.readouts(frame).items()):
         col.metric(label, text)
     if current["status"] == "failed":

@@ -8,7 +8,6 @@ import numpy as np
 import streamlit as st
 
 from mmviz.geometry import scenes
-from mmviz.plots import disk as disk_plots
 from mmviz.trees import layout
 from mmviz.ui import geometry_cache as cached
 from mmviz.ui.charts import show_chart
@@ -64,7 +63,8 @@ def distances_section(url: UrlSpec, prefix: str, curvature: float, rho: float) -
     recenter = None if center_choice == "none" else LABELS.index(center_choice)
     scene = cached.distances(points, LABELS[:k], curvature, rho, recenter)
     with left:
-        show_chart(disk_plots.distance_figure(scene, "Geodesics bend towards the centre"),
+        show_chart(cached.distance_figure(points, LABELS[:k], curvature, rho, recenter,
+                                          "Geodesics bend towards the centre"),
                    width="stretch", key="distance_disk")
     with right:
         st.dataframe(scene.table, hide_index=True, width="stretch",
@@ -90,20 +90,18 @@ def trees_section(url: UrlSpec, prefix: str, curvature: float) -> None:
         depths = range(int(url["d"].lo), int(url["d"].hi) + 1)
         depth = max(dd for dd in depths if branching ** dd <= MAX_TREE_NODES)
         st.info(f"Showing depth {depth}: deeper trees with b = {branching} have too many nodes to draw.")
-    tree, pos, arcs, grid, plane, room = cached.regular_tree_views(branching, depth, curvature)
+    tree_disk, tree_plane, room_fig, room = cached.regular_tree_figures(
+        branching, depth, curvature, "Hyperbolic: every edge has length 1 (colour = depth)",
+        "Euclidean: every edge has length 1 (colour = depth)")
     t1, t2 = st.columns(2)
-    show_chart(disk_plots.tree_disk_figure(pos, arcs, grid, tree.labels, tree.depth,
-               title="Hyperbolic: every edge has length 1 (colour = depth)"),
-               width="stretch", key="tree_disk", where=t1)
-    show_chart(disk_plots.tree_plane_figure(plane, tree.edges(), tree.labels, tree.depth,
-               title="Euclidean: every edge has length 1 (colour = depth)"),
-               width="stretch", key="tree_plane", where=t2)
+    show_chart(tree_disk, width="stretch", key="tree_disk", where=t1)
+    show_chart(tree_plane, width="stretch", key="tree_plane", where=t2)
     leaf = room.iloc[-1]
     m1, m2, m3 = st.columns(3)
     m1.metric(f"nodes at depth {depth}", f"{int(leaf['nodes']):,}")
     m2.metric("closest two leaves, hyperbolic", f"{leaf['closest pair (hyperbolic)']:.3f}")
     m3.metric("closest two leaves, Euclidean", f"{leaf['closest pair (Euclidean)']:.3f}")
-    show_chart(disk_plots.room_figure(room, branching), width="stretch", key="room")
+    show_chart(room_fig, width="stretch", key="room")
     st.markdown(
         f"A tree with branching {branching} has {branching}^k nodes at depth k: the count grows "
         "**exponentially**. Placing depth k on a circle of radius k, the Euclidean circle has length 2πk — it "
@@ -118,11 +116,9 @@ def concepts_section(url: UrlSpec, prefix: str, curvature: float) -> None:
     choices = url["concept"].choices
     concept = st.selectbox("Move to the centre", choices, key=prefix + "concept")
     recenter = None if concept == "none" else list(choices).index(concept) - 1  # choices = none + labels
-    tree, hyp, pos, arcs, grid, path = cached.concept_view(curvature, recenter)
+    tree, hyp, _, _, _, path = cached.concept_view(curvature, recenter)
     g1, g2 = st.columns([3, 2], gap="large")
-    show_chart(disk_plots.tree_disk_figure(pos, arcs, grid, tree.labels, tree.depth,
-               title="animal → mammal → dog → golden retriever",
-               show_labels=True, highlight=path, height=540),
+    show_chart(cached.concept_figure(curvature, recenter, "animal → mammal → dog → golden retriever"),
                width="stretch", key="concept_disk", where=g1)
     origin_name = "the origin" if recenter is None else f"“{concept}”"
     g2.caption(f"Hyperbolic distance of each concept on the path from {origin_name}:")

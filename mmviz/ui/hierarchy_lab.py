@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,6 @@ from mmviz.data.edgelist import parse_edge_list
 from mmviz.data.embeddings_io import load_embeddings
 from mmviz.data.registry import load
 from mmviz.errors import MmvizError
-from mmviz.paths import cache_dir
 from mmviz.plots import hierarchy as plots
 from mmviz.runs import runner
 from mmviz.runs.embeddings import embeddings_path
@@ -23,12 +24,34 @@ from mmviz.runs.train_config import resolve_config
 from mmviz.trees import lab
 from mmviz.trees.construct import sala_scale
 from mmviz.trees.models import TREE_TRAIN_DEFAULTS
+from mmviz.ui import classroom
 from mmviz.ui.charts import show_chart
 from mmviz.ui.train_runs import get_store
 
 LIVE_TICK_S = 2.0
 PAGE_TRAIN = {**TREE_TRAIN_DEFAULTS, "checkpoint_every": 250, "eval_every": 250, "threads": 1}
 """Runs started here export their points every 250 steps, so the disk redraws as they learn."""
+
+
+def hierarchy_key(h: Hierarchy) -> tuple:
+    """What identifies a hierarchy in the caches: its name, parameters and content (edges and
+    names), so two uploads of the same file name and size never share an entry."""
+    digest = hashlib.blake2b(np.ascontiguousarray(h.edges).tobytes(), digest_size=12)
+    digest.update("\0".join(h.names).encode())
+    return (h.name, str(h.params), len(h), digest.hexdigest())
+
+
+_BY_CONTENT = {Hierarchy: hierarchy_key}
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _figure(kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def shared_figure(kind: str, h: Hierarchy, settings: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``, a figure of ``h`` with ``settings``, built once for every session (read-only)."""
+    return _figure(kind, (hierarchy_key(h), *settings), build)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -50,13 +73,11 @@ def uploaded(data: bytes, filename: str) -> Hierarchy:
 
 
 def save_upload(data: bytes, filename: str) -> str:
-    """Keep an uploaded edge list under ``MMVIZ_HOME/cache/uploads`` (named by its content, so the
-    same file is saved once) for runs to train on (dataset ``edgelist``); returns its path."""
-    import hashlib
-
-
+    """Keep an uploaded edge list in this session's own uploads folder (``MMVIZ_HOME/uploads/<owner>/
+    edgelists``, named by its content, so the same file is saved once) for runs to train on (dataset
+    ``edgelist``); returns its path. Runs on it are this session's only (``classroom.visible``)."""
     suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".csv", ".tsv", ".txt") else ".csv"
-    path = cache_dir("uploads") / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    path = classroom.uploads_dir("edgelists") / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     if not path.exists():
         path.write_bytes(data)
     return str(path)
@@ -73,37 +94,38 @@ def drawing_tau(h: Hierarchy, tau: float, max_radius: float = 7.0) -> float:
     return min(tau, max_radius / max(int(h.depth.max()), 1))
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs={Hierarchy: lambda h: (h.name, str(h.params), len(h))})
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_CONTENT)
 def construction(h: Hierarchy, tau: float, precision: str) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """(points (N, 2) for drawing, radius (N,), scores) of the hyperbolic construction."""
     c, scores = lab.construction_scores(h, tau, precision)
     return c.points, c.radius(), scores
 
 
-@st.cache_data(show_spinner=False, max_entries=8, hash_funcs={Hierarchy: lambda h: (h.name, str(h.params), len(h))})
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_CONTENT)
 def euclidean_construction(h: Hierarchy) -> tuple[np.ndarray, dict[str, float]]:
     return lab.euclidean_construction_scores(h, 1.0)
 
 
-@st.cache_data(show_spinner=False, max_entries=8, hash_funcs={Hierarchy: lambda h: (h.name, str(h.params), len(h))})
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_CONTENT)
 def precision_sweep(h: Hierarchy, taus: tuple[float, ...]) -> pd.DataFrame:
     return lab.precision_sweep(h, list(taus))
 
 
+def _pair_configs(dataset: str, params: dict[str, Any], dim: int, steps: int) -> list[dict[str, Any]]:
+    return [resolve_config({**PAGE_TRAIN, "dataset": dataset, "dataset_params": params, "model": model,
+                            "model_params": {"dim": dim}, "steps": steps, "name": f"{label} {dim}-D · {dataset}"})
+            for model, label in (("poincare-embed", "Poincaré"), ("euclid-embed", "Euclidean"))]
+
+
 def launch_pair(dataset: str, params: dict[str, Any], dim: int, steps: int) -> list[str]:
-    """Start a Poincaré and a Euclidean run of the same settings; returns their ids."""
-    store = get_store()
-    ids = []
-    for model, label in (("poincare-embed", "Poincaré"), ("euclid-embed", "Euclidean")):
-        config = {**PAGE_TRAIN, "dataset": dataset, "dataset_params": params, "model": model,
-                  "model_params": {"dim": dim}, "steps": steps, "name": f"{label} {dim}-D · {dataset}"}
-        ids.append(runner.launch(resolve_config(config), store=store))
-    return ids
+    """Start a Poincaré and a Euclidean run of the same settings (this session's, within its
+    quota); returns their ids."""
+    return classroom.launch_all(_pair_configs(dataset, params, dim, steps), get_store())
 
 
 def launch_sweep(dataset: str, params: dict[str, Any], dims: list[int], steps: int) -> list[str]:
     """Queue a Poincaré and a Euclidean run at every dimension (the runner starts them in turn)."""
-    return [rid for dim in dims for rid in launch_pair(dataset, params, dim, steps)]
+    return classroom.launch_all([c for dim in dims for c in _pair_configs(dataset, params, dim, steps)], get_store())
 
 
 def _run_points(run_id: str) -> tuple[np.ndarray, str] | None:

@@ -131,17 +131,19 @@ def construct_section(h: Hierarchy, prefix: str) -> None:
     c3.metric("MAP on the direct edges (Sala et al.)", f"{scores['map_edges']:.4f}")
     c3.caption(f"{scores['bits']} bits of working precision · deepest node at radius {radius.max():.1f} · "
                f"{scores['seconds']:.1f} s")
-    extra = [f"distance from the origin {r:.3f} (at τ = {tau:g})" for r in radius]
     disk, plane = st.columns(2)
     title = f"Poincaré disk, τ = {tau:g}" if draw_tau == tau else f"Poincaré disk, drawn at τ = {draw_tau:.2f}"
-    show_chart(plots.hierarchy_disk_figure(drawn, h.edges, h.names, h.depth, extra=extra, title=title,
-               height=560), width="stretch", key="construct_disk", where=disk)
+    show_chart(ui.shared_figure("construct_disk", h, (float(tau), precision), lambda: plots.hierarchy_disk_figure(
+               drawn, h.edges, h.names, h.depth, extra=[f"distance from the origin {r:.3f} (at τ = {tau:g})"
+                                                        for r in radius], title=title, height=560)),
+               width="stretch", key="construct_disk", where=disk)
     if draw_tau != tau:
         disk.caption(f"At τ = {tau:g} the deepest nodes lie {radius.max():.0f} units out, closer to the rim "
                      "than a screen pixel (or float64) can show, so the disk draws the same construction "
                      f"at τ = {draw_tau:.2f}; the scores and the hover distances are for τ = {tau:g}.")
-    show_chart(plots.hierarchy_plane_figure(flat_points, h.edges, h.names, h.depth, height=560,
-               title="The same construction in the plane (edge length 1)"),
+    show_chart(ui.shared_figure("construct_plane", h, (), lambda: plots.hierarchy_plane_figure(
+               flat_points, h.edges, h.names, h.depth, height=560,
+               title="The same construction in the plane (edge length 1)")),
                width="stretch", key="construct_plane", where=plane)
     st.dataframe(lab.metrics_table({"hyperbolic construction": scores, "Euclidean construction": flat_scores})
                  .style.format("{:.3f}", na_rep="–"), width="stretch")

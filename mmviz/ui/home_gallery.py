@@ -36,7 +36,7 @@ def _sample(es: EmbeddingSet, n: int, seed: int = 0) -> EmbeddingSet:
 EXTENTS = {"whole": "whole disk", "fit": "fit to the data"}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)  # one figure for every session (read-only): no copy per open
 def _figure(run_id: str, label: str, version: tuple, extent: str = "whole"):
     es = _sample(load_run_embeddings(run_id), POINTS)
     proj = project_set(es, "radial", specificity="raw_norm" if es.geometry == "sphere" else None)

@@ -32,6 +32,7 @@ class StudyRun:
     status: str
     step: int
     reference: bool = False
+    updated: float = 0.0  # the store row's last change: with the id, what its cached probes are keyed by
 
     @property
     def label(self) -> str:
@@ -52,7 +53,8 @@ def study_runs(store: RunStore) -> list[StudyRun]:
             run["id"], config.get("name") or run["id"], METHODS[config["model"]],
             bool((config.get("dataset_params") or {}).get("biased", True)),
             config["model"] == "comm" and params.get("modality_terms", True) is False,
-            run.get("status", "?"), int(run.get("step") or 0), bool(run.get("reference"))))
+            run.get("status", "?"), int(run.get("step") or 0), bool(run.get("reference")),
+            float(run.get("updated") or 0.0)))
     return out
 
 
@@ -85,9 +87,26 @@ def probe_history(store: RunStore, run_id: str) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def final_probes(store: RunStore, run_id: str) -> dict[str, float | None]:
-    """The last evaluation's probe accuracies (%), None where a probe never ran."""
-    history = probe_history(store, run_id)
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _history(home: str, run_id: str, step: int, status: str, updated: float, _store: RunStore) -> pd.DataFrame:
+    return probe_history(_store, run_id)
+
+
+def run_history(store: RunStore, run: StudyRun) -> pd.DataFrame:
+    """:func:`probe_history` of ``run``, read once per state of the run (step, status, last update)
+    for every session of the server. Read-only."""
+    return _history(str(store.home), run.id, run.step, run.status, run.updated, store)
+
+
+def run_version(runs: Sequence[StudyRun]) -> tuple:
+    """What figures of ``runs`` depend on (in order): a cache key."""
+    return tuple((r.id, r.name, r.step, r.status, r.updated) for r in runs)
+
+
+def final_probes(store: RunStore, run_id: str, history: pd.DataFrame | None = None) -> dict[str, float | None]:
+    """The last evaluation's probe accuracies (%), None where a probe never ran (from ``history``
+    when given, else read)."""
+    history = probe_history(store, run_id) if history is None else history
     if history.empty:
         return {k: None for k in PROBES}
     last = history.iloc[-1]

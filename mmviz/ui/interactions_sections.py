@@ -4,7 +4,8 @@ probe accuracy per method, R/U/S over training and the two-view ablation. The da
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -17,16 +18,25 @@ from mmviz.ui.charts import show_chart
 from mmviz.ui.interactions_runs import StudyRun
 
 
+@st.cache_resource(show_spinner=False, max_entries=48)
+def _figure(kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()  # one per kind and runs' state, shared by every session: read-only
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _example_pairs() -> tuple[Any, list[str]]:
+    images, hover, labels, mapping = data.example_pairs()
+    return image_grid(images, hover, ncols=4, labels=labels, cell_px=150, label_lines=2,
+                      col_titles=["pair A · image 1", "pair A · image 2", "pair B · image 1", "pair B · image 2"],
+                      title="Real test pairs of CoMM's bimodal Trifeature"), mapping
+
+
 def example_pairs_section() -> None:
     """Two real test pairs (the mapping holds in one, fails in the other) and what R, U, S are."""
-    images, hover, labels, mapping = data.example_pairs()
+    grid, mapping = _example_pairs()  # the same for everyone: built once per server
     left, right = st.columns([3, 2], gap="large")
     with left:
-        show_chart(image_grid(images, hover, ncols=4, labels=labels, cell_px=150, label_lines=2,
-                   col_titles=["pair A · image 1", "pair A · image 2",
-                   "pair B · image 1", "pair B · image 2"],
-                   title="Real test pairs of CoMM's bimodal Trifeature"),
-                   width="stretch", key="example_pairs")
+        show_chart(grid, width="stretch", key="example_pairs")
     with right:
         st.markdown(
             "- **R = shape.** Both images of a pair have the same shape: either image tells it.\n"
@@ -73,9 +83,10 @@ def pick_runs(runs: Sequence[StudyRun], key: str) -> list[StudyRun]:
 
 def probes_section(store: RunStore, runs: Sequence[StudyRun], chosen: Sequence[StudyRun]) -> None:
     """R, U and S per method by CoMM's protocol beside the paper's, and every chosen run's probes."""
-    finals = {r.id: data.final_probes(store, r.id) for r in chosen}
+    finals = {r.id: data.final_probes(store, r.id, data.run_history(store, r)) for r in chosen}
     summary = data.protocol_summary(finals, chosen)
-    show_chart(plots.rus_bars(summary, PAPER), width="stretch", key="rus_bars")
+    show_chart(_figure("bars", data.run_version(chosen), lambda: plots.rus_bars(summary, PAPER)), width="stretch",
+               key="rus_bars")
     if not runs:
         st.info("No runs of the study yet: the bars show the paper's numbers only. On the **Train** page, "
                 "launch the presets *CoMM vs Cross vs Cross+Self* (biased pairs) and *… unbiased pairs*, "
@@ -95,9 +106,11 @@ def probes_section(store: RunStore, runs: Sequence[StudyRun], chosen: Sequence[S
 
 def curves_section(store: RunStore, chosen: Sequence[StudyRun]) -> None:
     """Every chosen run's probes over its evaluations."""
-    curves = [(label, data.probe_history(store, r.id)) for label, r in zip(data.curve_labels(chosen), chosen)]
-    show_chart(plots.rus_curves(curves, dashed=[not r.biased for r in chosen]), width="stretch",
-               key="rus_curves")
+    def build():
+        curves = [(label, data.run_history(store, r)) for label, r in zip(data.curve_labels(chosen), chosen)]
+        return plots.rus_curves(curves, dashed=[not r.biased for r in chosen])
+
+    show_chart(_figure("curves", data.run_version(chosen), build), width="stretch", key="rus_curves")
     st.caption("Solid: trained on biased pairs; dotted: unbiased. Colour: method.")
 
 
@@ -111,11 +124,13 @@ def ablation_section(store: RunStore, chosen: Sequence[StudyRun]) -> None:
     )
     comm_biased = [r for r in chosen if r.method == "CoMM" and r.biased]
     if any(r.two_view_only for r in comm_biased) and any(not r.two_view_only for r in comm_biased):
-        show_chart(plots.rus_curves([(label, data.probe_history(store, r.id))
-                   for label, r in zip(data.curve_labels(comm_biased), comm_biased)],
-                   keys=("S",),
-                   title="Synergy probe over training: full loss vs two-view term only"),
-                   width="stretch", key="ablation_curves")
+        def build():
+            curves = [(label, data.run_history(store, r))
+                      for label, r in zip(data.curve_labels(comm_biased), comm_biased)]
+            return plots.rus_curves(curves, keys=("S",),
+                                    title="Synergy probe over training: full loss vs two-view term only")
+
+        show_chart(_figure("ablation", data.run_version(comm_biased), build), width="stretch", key="ablation_curves")
     else:
         st.info("Select a biased CoMM run with the full loss and one with `modality_terms` off "
                 "(the preset *CoMM: two-view term only vs with per-modality terms*).")

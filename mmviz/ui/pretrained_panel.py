@@ -15,11 +15,11 @@ import numpy as np
 import streamlit as st
 
 from mmviz.errors import MmvizError
-from mmviz.paths import mmviz_home
 from mmviz.pretrained.inputs import BUILTIN_SOURCES, DEFAULT_TEMPLATES
 from mmviz.pretrained.job import EmbedRequest, EmbedResult, load_entry
 from mmviz.pretrained.registry import OPEN_CLIP_PREFIX, pretrained_names, spec_for
 from mmviz.runs.jobs import ACTIVE, Job, cancel_job, get_job, list_jobs, start_job
+from mmviz.ui import classroom
 
 JOB_KIND = "embed"
 TICK_S = 1.0
@@ -46,10 +46,10 @@ def request_args(req: EmbedRequest) -> list[str]:
 
 
 def _saved_upload(upload) -> str:
-    """An uploaded text file kept under MMVIZ_HOME/uploads by its content hash; returns the path."""
+    """An uploaded text file kept in this session's own uploads folder (``MMVIZ_HOME/uploads/<owner>/
+    texts``) by its content hash; returns the path."""
     data = upload.getvalue()
-    folder = mmviz_home() / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = classroom.uploads_dir("texts")
     path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{Path(upload.name).suffix.lower() or '.txt'}"
     if not path.exists():
         path.write_bytes(data)
@@ -110,7 +110,8 @@ def _start(req: EmbedRequest, prefix: str) -> None:
         st.error(str(err))
         return
     inputs = Path(req.images).name if req.images else req.builtin or Path(req.texts).name
-    job = start_job(JOB_KIND, "embed-model", request_args(req), label=f"{req.model} on {inputs}")
+    job = start_job(JOB_KIND, "embed-model", request_args(req), label=f"{req.model} on {inputs}",
+                    owner=classroom.viewer().owner)
     st.session_state[prefix + "job"] = job.id
 
 
@@ -123,13 +124,17 @@ def pretrained_source(prefix: str) -> EmbedResult | None:
     req = _form(prefix)
     if req is not None:
         _start(req, prefix)
-    jobs = {j.id: j for j in list_jobs(JOB_KIND)}
+    jobs = {j.id: j for j in list_jobs(JOB_KIND) if classroom.owns_job(j)}  # this browser's own jobs
     current = st.session_state.get(prefix + "job") or ""
     if current and current not in jobs:
         try:
-            jobs[current] = get_job(current)
+            found = get_job(current)
+            if not classroom.owns_job(found):
+                raise MmvizError("another browser's job")
+            jobs[current] = found
         except MmvizError:
-            st.warning(f"No embedding job {current!r} here: it may have been made on another machine.")
+            st.warning(f"No embedding job {current!r} of yours here: it may have been made on another machine, "
+                       "or by another browser on this one.")
             current = ""
     if not jobs:
         st.info("Pick a model and inputs, then **Embed**. Try *meru-tiny* or *open_clip:tiny* on a built-in set: "
@@ -155,8 +160,8 @@ def _progress(job_id: str) -> None:
     bar, cancel = st.columns([5, 1], vertical_alignment="bottom")
     text = f"{job.stage or job.state}: {job.done:,} of {job.total:,}" if job.total else (job.stage or job.state)
     bar.progress(job.fraction, text=text)
-    if cancel.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:"):
-        cancel_job(job_id)
+    if cancel.button("Cancel", key=f"cancel_{job_id}", icon=":material/stop:") and classroom.owns_job(job):
+        cancel_job(job_id)  # checked again on the server: only the job's own browser (or the host) cancels
 
 
 @st.cache_resource(show_spinner="Reading the embeddings…", max_entries=8)

@@ -13,12 +13,15 @@ from mmviz.data.embeddings_io import EmbeddingSet
 from mmviz.runs.embeddings import embeddings_version, run_embeddings
 from mmviz.runs.files import checkpoint_info
 from mmviz.runs.store import RunStore
+from mmviz.ui import classroom
 from mmviz.ui.train_runs import get_store
 
 
 def inspectable_runs(store: RunStore) -> list[dict[str, Any]]:
-    """Runs with a checkpoint (finished, stopped, or running with one saved), newest first."""
-    runs = [r for r in store.list_runs() if checkpoint_info(store.run_dir(r["id"])) is not None]
+    """Runs with a checkpoint (finished, stopped, or running with one saved) this session may see
+    (not those trained on another browser's uploaded file), newest first."""
+    runs = [r for r in classroom.visible_runs(store.list_runs())
+            if checkpoint_info(store.run_dir(r["id"])) is not None]
     return sorted(runs, key=lambda r: r.get("created") or 0, reverse=True)
 
 

@@ -13,11 +13,11 @@ from mmviz.data.base import ParamSpec
 from mmviz.data.registry import get_info, list_datasets
 from mmviz.errors import ConfigError, MmvizError
 from mmviz.models.registry import get_model_info, list_models, models_for
-from mmviz.runs import runner
 from mmviz.runs.devices import available_devices
 from mmviz.runs.presets import list_presets, preset_configs
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TRAIN_PARAMS, resolve_config
+from mmviz.ui import classroom
 from mmviz.ui.forms import param_form
 from mmviz.ui.train_runs import PREFIX
 from mmviz.ui.url_state import UrlParam, seed_from_url
@@ -129,7 +129,7 @@ def preset_gallery(store: RunStore) -> list[str]:
             if st.button("Launch", key=f"preset.{preset.key}", type="primary", icon=":material/rocket_launch:",
                          help=f"Start {len(preset.runs)} runs and overlay their curves."):
                 try:
-                    launched = [runner.launch(config, store=store) for config in preset_configs(preset.key)]
+                    launched = classroom.launch_all(preset_configs(preset.key), store)  # all fit the quota, or none
                 except MmvizError as err:
                     st.error(f"This preset can't start: {err}")
     return launched
@@ -196,10 +196,25 @@ def launch_form(store: RunStore) -> list[str]:
         st.button("Launch run", type="primary", icon=":material/play_arrow:", disabled=True,
                   help="Fix the value marked in red first.")
         return []
-    if not st.button("Launch run", type="primary", icon=":material/play_arrow:"):
+    over_quota = classroom.quota_message(store)
+    if over_quota is not None:  # this session has its share of the shared server queued or training
+        st.warning(over_quota, icon=":material/hourglass_top:")
+    pressed = st.button("Launch run", type="primary", icon=":material/play_arrow:", disabled=over_quota is not None,
+                        help=over_quota or quota_note(store))
+    if not pressed:
         return []
     try:
-        return [runner.launch(resolved, store=store)]
+        return [classroom.launch(resolved, store)]  # the quota is checked again as the run is created
     except MmvizError as err:
         st.error(f"This run can't start: {err}", icon=":material/error:")
         return []
+
+
+def quota_note(store: RunStore) -> str:
+    """One line on this session's share of the runner: its quota and how much of it is used."""
+    left = classroom.quota_left(store)
+    if left is None:
+        return "Starts at once if a training slot is free, else waits in the queue."
+    quota = classroom.session_quota()
+    return (f"This browser may have {quota} run{'s' if quota != 1 else ''} queued or training at once; "
+            f"{left} more now. Starts at once if a training slot is free, else waits in the queue.")

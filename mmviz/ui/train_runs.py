@@ -20,6 +20,7 @@ from mmviz.plots.series import format_duration
 from mmviz.runs import runner
 from mmviz.runs.store import ACTIVE_STATUSES, RunStore
 from mmviz.runs.train_config import with_stored_defaults
+from mmviz.ui import classroom
 from mmviz.ui.pages import page_entry
 from mmviz.ui.train_feed import MetricsFeed
 
@@ -131,12 +132,16 @@ def duration(run: dict[str, Any], now: float | None = None) -> float | None:
 def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """One row per run: what the table shows."""
     labels, now = run_labels(runs), time.time()
+    line = store.queue_positions() if any(run["status"] == "queued" for run in runs) else {}
+    who = classroom.viewer()
     rows = []
     for run in runs:
         summary = _summary(store, run)
         total = run.get("total_steps") or 0
         rows.append({
-            "run": labels[run["id"]], "status": run["status"], "dataset": run["dataset"], "model": run["model"],
+            "run": labels[run["id"]], "status": run["status"],
+            "queue": f"{line[run['id']]} of {len(line)}" if run["id"] in line else "",
+            "launched by": _launched_by(run, who), "dataset": run["dataset"], "model": run["model"],
             "progress": 100.0 * min(run["step"] / total, 1.0) if total else 0.0,
             "steps": f"{run['step']:,} / {total:,}" if total else f"{run['step']:,}",
             "train loss": summary["loss"], "held-out R@1": summary["r1"], "zero-shot acc.": summary["zeroshot"],
@@ -144,9 +149,26 @@ def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "reference": bool(run.get("reference")),
             "error": run.get("error") or "", "id": run["id"],
         })
-    return pd.DataFrame(rows, columns=["run", "status", "dataset", "model", "progress", "steps", "train loss",
-                                       "held-out R@1", "zero-shot acc.", "duration", "device", "reference", "error",
-                                       "id"])
+    return pd.DataFrame(rows, columns=["run", "status", "queue", "launched by", "dataset", "model", "progress",
+                                       "steps", "train loss", "held-out R@1", "zero-shot acc.", "duration", "device",
+                                       "reference", "error", "id"])
+
+
+def _launched_by(run: dict[str, Any], who: classroom.Viewer) -> str:
+    if run.get("owner") is None:
+        return "shipped" if run.get("reference") else "command line"
+    return "you" if run["owner"] == who.owner else "another browser"
+
+
+def queue_note(runs: Sequence[dict[str, Any]]) -> str | None:
+    """A line on the queue when runs wait in it: how many, and why."""
+    waiting = sum(run["status"] == "queued" for run in runs)
+    if not waiting:
+        return None
+    limit = runner.max_concurrent_runs()
+    return (f"{waiting} run{'s wait' if waiting > 1 else ' waits'} in the queue (the *queue* column gives each "
+            f"its place): this machine trains {limit} run{'s' if limit > 1 else ''} at a time (MMVIZ_MAX_RUNS), "
+            "and each queued run starts, oldest first, when a slot frees.")
 
 
 def runs_table(store: RunStore, runs: Sequence[dict[str, Any]]) -> list[str]:
@@ -158,7 +180,7 @@ def runs_table(store: RunStore, runs: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _table(store: RunStore) -> list[str]:
-    runs = store.list_runs()
+    runs = classroom.visible_runs(store.list_runs())
     selected = selected_ids(runs)
     frame = runs_frame(store, runs)
     positions = [i for i, rid in enumerate(frame["id"]) if rid in selected]
@@ -180,6 +202,9 @@ def _table(store: RunStore) -> list[str]:
             "error": st.column_config.TextColumn(width="medium"),
         },
     )
+    note = queue_note(runs)
+    if note:
+        st.caption(note)
     rows = list(event.selection.rows) if event is not None else positions
     if sorted(rows) != positions:
         picked = [frame["id"].iloc[i] for i in rows if i < len(frame)]
@@ -194,27 +219,40 @@ def run_actions(store: RunStore, runs: Sequence[dict[str, Any]], selected: Seque
         st.error(message, icon=":material/error:")
     by_id = {run["id"]: run for run in runs}
     chosen = [by_id[rid] for rid in selected if rid in by_id]
-    own = [r for r in chosen if not r.get("reference")]  # reference runs are read-only
-    stoppable = [r["id"] for r in own if r["status"] in ACTIVE_STATUSES]
-    resumable = [r["id"] for r in own if r["status"] in runner.RESUMABLE]
-    deletable = [r["id"] for r in own if r["status"] not in ACTIVE_STATUSES]
+    # Reference runs are read-only; on a shared server a session acts only on the runs it launched
+    # (the machine serving the app on all): the others' buttons are disabled, and say why.
+    # A pressed button acts on this session's runs, each checked again on the server; pressed while
+    # disabled (a forged click), on the others, which the check then refuses by name.
+    writable = [r for r in chosen if not r.get("reference")]
+    refused = next((classroom.why_not(r) for r in writable if not classroom.can_act(r)), None)
+    active = [r["id"] for r in writable if r["status"] in ACTIVE_STATUSES]
+    ended = [r["id"] for r in writable if r["status"] in runner.RESUMABLE]
+    inactive = [r["id"] for r in writable if r["status"] not in ACTIVE_STATUSES]
+    stoppable, resumable, deletable = ([rid for rid in ids if classroom.can_act(by_id[rid])]
+                                       for ids in (active, ended, inactive))
     stop_col, resume_col, delete_col, again_col, note_col = st.columns([1, 1, 1, 1.4, 3], vertical_alignment="center")
     if stop_col.button("Stop", icon=":material/stop:", disabled=not stoppable, width="stretch",
-                       help="Finish the current step, checkpoint, and stop."):
-        _each(stoppable, lambda rid: runner.stop(rid, store=store), "stop")
+                       help=_help("Finish the current step, checkpoint, and stop.", refused)):
+        _each(stoppable or active, lambda rid: _checked(store, rid, "stop", lambda: runner.stop(rid, store=store)),
+              "stop")
         st.rerun()
     if resume_col.button("Resume", icon=":material/play_arrow:", disabled=not resumable, width="stretch",
-                         help="Continue a stopped, interrupted or failed run from its last checkpoint."):
-        _each(resumable, lambda rid: runner.resume(rid, store=store), "resume")
+                         help=_help("Continue a stopped, interrupted or failed run from its last checkpoint.",
+                                    refused)):
+        _each(resumable or ended, lambda rid: _checked(store, rid, "resume", lambda: _resume(store, rid)), "resume")
         st.rerun()
     if delete_col.button("Delete…", icon=":material/delete:", disabled=not deletable, width="stretch",
-                         help="Remove the run, its metrics and its files (stop a running run first)."):
-        st.session_state[CONFIRM_KEY] = ",".join(deletable)
+                         help=_help("Remove the run, its metrics and its files (stop a running run first).", refused)):
+        st.session_state[CONFIRM_KEY] = ",".join(deletable or inactive)
     if again_col.button("Train this again", icon=":material/content_copy:", disabled=not chosen, width="stretch",
                         help="Launch a new run with the selected runs' settings (reference runs included)."):
         copies = []
-        _each([r["id"] for r in chosen], lambda rid: copies.append(_train_again(store, by_id[rid])), "copy")
-        select(copies)
+        try:
+            classroom.check_quota(store, len(chosen))
+            _each([r["id"] for r in chosen], lambda rid: copies.append(_train_again(store, by_id[rid])), "copy")
+        except MmvizError as err:
+            st.session_state.setdefault(ERRORS_KEY, []).append(str(err))
+        select(copies or [r["id"] for r in chosen])
         st.rerun()
     note_col.caption(f"{len(chosen)} of {len(runs)} runs selected — select rows to overlay their curves."
                      if runs else "No runs yet.")
@@ -232,7 +270,8 @@ def _confirm_delete(store: RunStore, runs: Sequence[dict[str, Any]]) -> None:
         yes, no, _ = st.columns([1, 1, 5])
         if yes.button("Yes, delete", type="primary"):
             st.session_state.pop(CONFIRM_KEY, None)
-            _each([r["id"] for r in runs], lambda rid: _delete(store, rid), "delete")
+            _each([r["id"] for r in runs], lambda rid: _checked(store, rid, "delete", lambda: _delete(store, rid)),
+                  "delete")
             st.rerun()
         if no.button("Cancel"):
             st.session_state.pop(CONFIRM_KEY, None)
@@ -244,7 +283,22 @@ def _train_again(store: RunStore, run: dict[str, Any]) -> str:
     # a run from before a parameter existed trains again as it was
     config = {k: v for k, v in with_stored_defaults(run["config"]).items() if k != "resume"}
     config["name"] = f"{run.get('name') or run['model']} (copy)"
-    return runner.launch(config, store=store)
+    return classroom.launch(config, store)  # owned by this session, within its quota
+
+
+def _help(what: str, refused: str | None) -> str:
+    return what if refused is None else f"{what} Some selected runs are not yours: {refused}"
+
+
+def _checked(store: RunStore, run_id: str, verb: str, action) -> None:
+    """``action()`` once this session is found, again on the server, to own ``run_id``."""
+    classroom.check_can_act(store, run_id, verb)
+    action()
+
+
+def _resume(store: RunStore, run_id: str) -> None:
+    classroom.check_quota(store)  # a resumed run is queued again: it counts against the quota
+    runner.resume(run_id, store=store)
 
 
 def _delete(store: RunStore, run_id: str) -> None:

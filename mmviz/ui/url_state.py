@@ -37,8 +37,8 @@ class UrlParam:
     def parse(self, raw: str) -> Any:
         """The value ``raw`` stands for, or the default when it is malformed or out of range."""
         try:
-            if self.choices is not None:
-                return next((c for c in self.choices if str(c) == raw), self.default)
+            if self.choices is not None:  # as str() or as format() writes it (a choice 1.0 is written "1")
+                return next((c for c in self.choices if raw in (str(c), self.format(c))), self.default)
             if isinstance(self.default, bool):
                 return raw.lower() in ("1", "true", "yes")
             if isinstance(self.default, int):

@@ -56,3 +56,19 @@ def test_unknown_job_id_is_refused(tmp_path):
         get_job("embed-nope", tmp_path)
     with pytest.raises(MmvizError, match="not a job id"):
         get_job("../etc", tmp_path)
+
+
+def test_a_job_records_its_owner_and_old_job_files_still_read(tmp_path):
+    import json
+
+    from mmviz.runs.jobs import JOB_FILE, job_dir
+
+    job = start_job("embed", "embed-model", ["--help"], "help", home=tmp_path, owner="b-alice")
+    assert get_job(job.id, tmp_path).owner == "b-alice"
+    assert json.loads((job_dir(job.id, tmp_path) / JOB_FILE).read_text())["owner"] == "b-alice"
+    old = job_dir("embed-20260101-000000-abcdef", tmp_path)  # written before jobs had owners
+    old.mkdir()
+    (old / JOB_FILE).write_text(json.dumps({"id": old.name, "kind": "embed", "label": "old", "args": [],
+                                            "state": "done", "created": 1.0, "updated": 1.0}))
+    assert get_job(old.name, tmp_path).owner is None
+    assert {j.id: j.owner for j in list_jobs("embed", tmp_path)} == {job.id: "b-alice", old.name: None}

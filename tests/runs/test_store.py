@@ -333,3 +333,42 @@ def test_one_writer_200_rows_per_s_and_four_readers_for_10_s(store: RunStore):
 def test_two_writers_and_readers_lose_no_rows(store: RunStore):
     run_ids, outcomes = run_writers_and_readers(store, rows=1000, writers=2, readers=2)
     check_outcomes(store, run_ids, outcomes, rows=1000)
+
+
+def test_a_run_records_who_launched_it_and_counts_by_owner(store: RunStore):
+    cli = store.create_run({"x": 1}, dataset="d", model="m", total_steps=1)
+    mine = store.create_run({"x": 2}, dataset="d", model="m", total_steps=1, owner="b-alice")
+    done = store.create_run({"x": 3}, dataset="d", model="m", total_steps=1, owner="b-alice", status="finished")
+    assert store.get_run(cli)["owner"] is None and store.get_run(mine)["owner"] == "b-alice"
+    assert store.count_runs(("queued", "running"), owner="b-alice") == 1
+    assert store.count_runs(owner="b-alice") == 2 and store.count_runs() == 3 and store.count_runs("finished") == 1
+    assert store.get_run(done)["status"] == "finished"
+    with pytest.raises(MmvizError, match="unknown field"):
+        store.update_run(mine, owner="b-mallory")  # set once, at creation
+
+
+def test_queue_positions_follow_the_order_runs_are_claimed(store: RunStore):
+    ids = [store.create_run({"i": i}, dataset="d", model="m", total_steps=1) for i in range(3)]
+    store.update_run(ids[1], status="stopped")
+    assert store.queue_positions() == {ids[0]: 1, ids[2]: 2}
+    assert store.claim_queued(1)["id"] == ids[0]
+    assert store.queue_positions() == {ids[2]: 1}
+
+
+def test_a_store_from_before_owners_opens_and_its_runs_belong_to_nobody(tmp_path: Path):
+    con = sqlite3.connect(tmp_path / "mmviz.db")  # a version-2 database: no owner column
+    con.execute("""CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT, dataset TEXT NOT NULL, model TEXT NOT NULL,
+        config TEXT NOT NULL, status TEXT NOT NULL, error TEXT, pid INTEGER, pid_start INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0, device TEXT, created REAL NOT NULL, started REAL, finished REAL,
+        updated REAL NOT NULL, step INTEGER NOT NULL DEFAULT 0, total_steps INTEGER,
+        reference INTEGER NOT NULL DEFAULT 0)""")
+    con.execute("INSERT INTO runs (id, dataset, model, config, status, created, updated) "
+                "VALUES ('old', 'd', 'm', '{}', 'finished', 1, 1)")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path)
+    assert store.get_run("old")["owner"] is None
+    new = store.create_run({}, dataset="d", model="m", total_steps=1, owner="b-bob")
+    assert store.get_run(new)["owner"] == "b-bob"
+    assert RunStore(tmp_path).count_runs(owner="b-bob") == 1  # migrated once, opened again as it is
