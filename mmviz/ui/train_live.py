@@ -106,29 +106,9 @@ def curve_figures(feed: MetricsFeed, runs: Sequence[dict[str, Any]], settings: C
         entries[run["id"]] = entry
         for s in series:
             curves.setdefault(group_of(s.metric).key, []).append(RunCurve(run["id"], labels[run["id"]], s))
-    # Runs that no longer train draw the same figures in every session: built once for the server.
-    ended = None if any(run["status"] in ACTIVE_STATUSES for run in runs) else tuple(
-        (run["id"], run["updated"], run["step"]) for run in runs)
-    figures = [(group, _figure(group, curves[group.key], colors, settings, cache) if ended is None else
-                _ended_figure(group.key, ended, _figure_inputs(curves[group.key], colors, settings),
-                              group, curves[group.key], colors, settings))
+    figures = [(group, _figure(group, curves[group.key], colors, settings, cache))
                for group in GROUPS if group.key in curves]
     return entries, figures
-
-
-def _figure_inputs(curves: list[RunCurve], colors: dict[str, str], settings: CurveSettings) -> tuple:
-    compare = len(colors) > 1
-    return (curves_shape(curves, compare), tuple(sorted(colors.items())), settings,
-            tuple((c.run_id, c.run_label, c.series.metric) for c in curves))
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _ended_figure(group_key: str, runs: tuple, inputs: tuple, _group: MetricGroup, _curves: list[RunCurve],
-                  _colors: dict[str, str], _settings: CurveSettings) -> go.Figure:
-    """A group's figure of runs that ended (id, last update, step): the same for every session, so
-    built once for the server. Read-only (live figures, updated in place, are per session)."""
-    return curves_figure(_group, _curves, colors=_colors, x_kind=_settings.x_kind, log_x=_settings.log_x,
-                         log_y=_settings.log_y, compare=len(_colors) > 1)
 
 
 def _figure(group: MetricGroup, curves: list[RunCurve], colors: dict[str, str], settings: CurveSettings,

@@ -4,6 +4,7 @@ it, a diverging run shows its error, and several tabs watching two runs lose not
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import sys
@@ -60,6 +61,8 @@ def test_the_loss_chart_grows_by_itself_and_stop_stops_the_run(page, train_app):
     url, store = train_app
     _open(page, url, {**TINY, "steps": 3000, "name": "live"})
     page.get_by_role("button", name="Launch run").click()
+    # A first visit shows the reference runs' curves; count from when the launched run is selected.
+    page.wait_for_url(re.compile(r"[?&]runs=\d{8}-\d{6}-"), timeout=60_000)
     # No clicks from here: the curves must come and grow on their own.
     counts: list[int] = []
     deadline = time.time() + 90
