@@ -34,6 +34,8 @@ import torch
 
 from mmviz.data.embeddings_io import EmbeddingSet, load_embeddings, save_embeddings
 from mmviz.errors import MmvizError
+from mmviz.geometry import get_geometry
+from mmviz.metrics.similarity import similarity_matrix
 from mmviz.paths import cache_dir
 from mmviz.pretrained import inputs as inp
 from mmviz.pretrained.base import PretrainedEncoder
@@ -259,16 +261,10 @@ def _ensemble(points: torch.Tensor, groups: list[str], geometry: str,
     monotonically, so this is the zero-shot classifier's template average) lifted back."""
     names = list(dict.fromkeys(groups))
     index = torch.tensor([names.index(g) for g in groups])
-    out = []
-    for k in range(len(names)):
-        rows = points[index == k]
-        if geometry == "lorentz":
-            space = rows[:, 1:].mean(dim=0)
-            time_ = torch.sqrt(1.0 / curvature + (space * space).sum())
-            out.append(torch.cat([time_.view(1), space]))
-        else:
-            out.append(torch.nn.functional.normalize(rows.mean(dim=0), dim=0))
-    return torch.stack(out), names
+    means = torch.stack([points[index == k].mean(dim=0) for k in range(len(names))])
+    if geometry == "lorentz":
+        return get_geometry("lorentz", curvature).project(means), names  # time from the space part
+    return torch.nn.functional.normalize(means, dim=-1), names
 
 
 def embed(req: EmbedRequest, progress: Progress | None = None, use_cache: bool = True) -> EmbedResult:
@@ -425,12 +421,8 @@ def _add_wordnet(meta: pd.DataFrame) -> None:
 def zero_shot(images: torch.Tensor, classes: torch.Tensor, labels: list[str], names: list[str],
               geometry: str, curvature: float) -> dict[str, float]:
     """Top-1 / top-5 accuracy (%) of the nearest class prompt, in the model's own similarity:
-    cosine on the sphere, negative Lorentzian distance on the hyperboloid (as MERU scores)."""
-    if geometry == "lorentz":
-        inner = images[:, 1:] @ classes[:, 1:].T - images[:, :1] @ classes[:, :1].T
-        scores = -torch.acosh(torch.clamp(-curvature * inner, min=1.0 + 1e-7)) / curvature ** 0.5
-    else:
-        scores = images @ classes.T
+    cosine on the sphere, negative geodesic distance on the hyperboloid (as MERU scores)."""
+    scores = torch.from_numpy(similarity_matrix(images.numpy(), classes.numpy(), geometry, curvature))
     target = torch.tensor([names.index(lab) if lab in names else -1 for lab in labels])
     known = target >= 0
     if not known.any():

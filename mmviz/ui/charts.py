@@ -102,8 +102,8 @@ def show_chart(fig: go.Figure, *, where: Any = None, key: str | None = None, con
     """
     where = where if where is not None else st
     name = re.sub(r"[^\w.-]+", "-", str(key or (fig.layout.title.text if fig.layout.title else "") or "chart"))
-    merged = {**plotly_config(name), **(config or {})}
-    merged["toImageButtonOptions"] = plotly_config(name)["toImageButtonOptions"]
+    own = plotly_config(name)
+    merged = {**own, **(config or {}), "toImageButtonOptions": own["toImageButtonOptions"]}
     shown = for_presenter(fig) if presenting() else fig
     out = where.plotly_chart(shown, key=key, config=merged, **kwargs)
     if csv and not presenting():

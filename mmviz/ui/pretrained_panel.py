@@ -195,5 +195,11 @@ def _finished(job: Job) -> EmbedResult | None:
 
 
 def thumbnails_chw(result: EmbedResult) -> np.ndarray | None:
-    """The job's thumbnails as (N, 3, 48, 48) uint8, indexed by the image rows' pair_index."""
-    return None if result.thumbnails is None else np.ascontiguousarray(result.thumbnails.transpose(0, 3, 1, 2))
+    """The job's thumbnails as (N, 3, 48, 48) uint8, indexed by the image rows' pair_index
+    (transposed once per cache entry, not on every rerun)."""
+    return None if result.thumbnails is None else _chw(str(result.entry), result.thumbnails)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _chw(entry: str, _thumbnails: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(_thumbnails.transpose(0, 3, 1, 2))
