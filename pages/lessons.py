@@ -27,5 +27,5 @@ lesson, index = sections.seed_progress(URL, lessons)
 sections.lesson_menu(lessons, lesson)
 sections.step_section(lesson, index)
 sections.page_style()  # after the step: a style element would add a gap where it stands
-sections.preload_charts()
+sections.preload_view(lesson, index)
 sections.write_progress(URL)

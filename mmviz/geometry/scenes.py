@@ -97,8 +97,15 @@ def tree_scene(layout: np.ndarray, edges: np.ndarray, curvature: float, recenter
     """
     unit = np.asarray(layout, np.float64) * math.sqrt(curvature)
     center = unit[recenter] if recenter is not None else None
-    arcs = [_view(disk.geodesic(unit[c], unit[p], n), center) for c, p in edges]
-    return _view(unit, center), arcs, grid_lines(center)
+    view = _view(unit, center)
+    # A Möbius map takes geodesics to geodesics, so each arc is sampled between its drawn
+    # endpoints, with points in proportion to its drawn length: the many short arcs near the rim
+    # are near-straight and get 2 to 4 points, not n (a mammal tree's JSON shrinks about 4×).
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    chords = np.linalg.norm(view[edges[:, 0]] - view[edges[:, 1]], axis=1)
+    counts = np.clip(np.ceil(chords * n).astype(int) + 1, 2, n)
+    arcs = [disk.geodesic(view[c], view[p], int(k)) for (c, p), k in zip(edges, counts)]
+    return view, arcs, grid_lines(center)
 
 
 def distances_from(points: np.ndarray, curvature: float, index: int | None = None) -> np.ndarray:

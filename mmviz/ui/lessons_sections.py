@@ -20,7 +20,7 @@ from mmviz import lessons as lesson_files
 from mmviz.gallery.package import GALLERY_DIR, shipped_runs
 from mmviz.lessons import Lesson, Step
 from mmviz.runs.store import RunStore
-from mmviz.ui import page_params
+from mmviz.ui import page_params, preload
 from mmviz.ui.charts import show_chart
 from mmviz.ui.lesson_return import OpenStep, remember
 from mmviz.ui.pages import PAGES, page_entry
@@ -186,9 +186,11 @@ def page_style() -> None:
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 
-def preload_charts() -> None:
-    """An empty chart, out of sight: the browser loads the chart library while the class reads the
-    step, not when the first view opens (about a second of a 2-core CPU, once per browser tab)."""
+def preload_view(lesson: Lesson, index: int) -> None:
+    """While the class reads the step: the server imports the modules of the page the step opens
+    (:mod:`mmviz.ui.preload`), and the browser loads the chart library through an empty chart out
+    of sight (about a second of a 2-core CPU, once per browser tab), not when the view opens."""
+    preload.start(page_entry(lesson.steps[index].page).path)
     with st.container(key="lesson_preload"):
         show_chart(go.Figure(layout=dict(width=40, height=40)), key="lesson_preload_chart", csv=False,
                    config={"displayModeBar": False, "staticPlot": True})

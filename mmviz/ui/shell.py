@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mmviz.ui import preload
 from mmviz.ui.charts import FORMAT_KEY, FORMATS
 from mmviz.ui.references import ensure_references
 
@@ -34,6 +35,7 @@ def page_setup() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    preload.wait()  # a lesson step may be importing this page's modules in the background
     ensure_references()
     presenter_mode()
     st.sidebar.radio("chart downloads (camera button)", FORMATS, key=FORMAT_KEY, horizontal=True,
