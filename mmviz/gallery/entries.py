@@ -62,6 +62,14 @@ def _mammal_run(name: str, model: str) -> dict[str, Any]:
             "seed": 0, "device": "auto"}
 
 
+def _ocean_run(name: str, model: str) -> dict[str, Any]:
+    """The data-assimilation lab's default ocean (10,000 flows, 16 drifters) and training."""
+    return {"name": name, "dataset": "ocean-drifters", "dataset_params": {}, "model": model, "model_params": {},
+            "steps": 3000, "batch_size": 256, "lr": 2e-3, "weight_decay": 1e-4, "warmup_steps": 100,
+            "eval_every": 250, "eval_size": 1000, "log_every": 10, "checkpoint_every": 3000, "seed": 0,
+            "device": "auto"}
+
+
 def _study_run(model: str, biased: bool, steps: int, **model_params: Any) -> dict[str, Any]:
     """A run of CoMM's R/U/S study as ``bench/comm_targets.py`` trains it: ``steps`` is what a
     15-minute budget gave on the 2-core CPU (one thread per run, two runs at a time)."""
@@ -111,6 +119,12 @@ ENTRIES: tuple[GalleryEntry, ...] = (
     GalleryEntry("mammal-euclid", "WordNet mammals in the 2-D plane",
                  "The same loss in Euclidean space: not enough room, the hierarchy is crushed.",
                  _mammal_run("reference mammals, Euclidean 2-D", "euclid-embed"), ("hierarchy",)),
+    GalleryEntry("ocean-clip", "Data assimilation: drifters ↔ flow, CLIP's InfoNCE",
+                 "Which of 1,000 flows carried these drifters, and what the flow looks like given them.",
+                 _ocean_run("reference ocean, InfoNCE", "ocean-clip"), ("assimilation",)),
+    GalleryEntry("ocean-prob", "Data assimilation: drifters ↔ flow, the probabilistic loss",
+                 "The same encoders fitted by the likelihood of the learned conditional (L2 tilt).",
+                 _ocean_run("reference ocean, probabilistic loss", "ocean-prob"), ("assimilation",)),
 )
 
 

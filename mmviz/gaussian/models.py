@@ -25,8 +25,8 @@ from torch import Tensor, nn
 
 from mmviz.data.gaussian import GaussianModel
 from mmviz.gaussian import theory as gt
-from mmviz.gaussian.tilts import DIRECTIONS, gaussian_conditional_nll, tilt_scores, tilted_info_nce
 from mmviz.geometry import Geometry, get_geometry
+from mmviz.losses.tilts import DIRECTIONS, gaussian_conditional_nll, tilt_scores, tilted_info_nce
 from mmviz.models.base import ContrastiveModel
 from mmviz.models.config import ContrastiveConfig, param
 from mmviz.models.encoders import ModalitySpec

@@ -52,7 +52,7 @@ eigenvalues are ρ/(1−ρ) and −ρ/(1+ρ)), so no single tilt of the L2 kind 
 
 The population loss of the Gaussian tilts, E KL between true and learned conditionals, is
 closed form (:func:`population_loss`); so is the exact conditional negative log-likelihood
-the probabilistic loss of :mod:`mmviz.gaussian.tilts` trains on.
+the probabilistic loss of :mod:`mmviz.losses.tilts` trains on.
 """
 
 from __future__ import annotations

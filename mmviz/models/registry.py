@@ -81,6 +81,7 @@ _REGISTRY: dict[str, ModelInfo] = {
 _PLUGINS: tuple[str, ...] = (
     "mmviz.models.comm",
     "mmviz.gaussian.models",
+    "mmviz.ocean.models",
     "mmviz.gaussian.presets",
     "mmviz.runs.comm_presets",
     "mmviz.trees.models",

@@ -15,9 +15,11 @@ from mmviz import data as datasets
 from mmviz.data.base import DatasetInfo
 from mmviz.data.embeddings_io import summary
 from mmviz.data.gaussian import sample_canonical_correlations
+from mmviz.data.ocean import stream_on_grid
 from mmviz.errors import MmvizError
 from mmviz.geometry.constants import GEOMETRY_NAMES
 from mmviz.plots import data_views as plots
+from mmviz.plots import ocean as ocean_plots
 from mmviz.plots.images import image_grid
 from mmviz.ui.charts import show_chart
 from mmviz.ui.forms import param_form
@@ -175,7 +177,30 @@ def hierarchy(data, key: str = "") -> None:
     right.caption("Closure pairs = every (descendant, ancestor) pair: what a hierarchy embedding is scored on.")
 
 
-VIEWS = {"trifeature": trifeature, "trifeature-pairs": trifeature_pairs, "trifeature-captions": trifeature_captions,
+def _drifters(data, index: int):
+    regime = int(data.metadata["regime"][index])
+    return ocean_plots.drifters_figure(stream_on_grid(data, index), data.modalities["tracks"][index],
+                           title=f"Flow {index}: regime {regime} (eddies at wavenumber {regime + 1}), "
+                                 f"{data.modalities['tracks'].shape[1]} drifters")
+
+
+def ocean(data, key: str = "") -> None:
+    index = int(st.number_input("flow", 0, len(data) - 1, 0, key="ocean_flow"))
+    left, right = st.columns([3, 2])
+    show_chart(shared(key, f"drifters-{index}", lambda: _drifters(data, index)), width="stretch",
+               key="drifters", where=left)
+    field = data.modalities["field"][index]
+    observed = np.where(field[2] > 0, ocean_plots.speed(field[:2]), np.nan)
+    right.markdown(
+        "**Lagrangian**: the drifters (press ▶) move along the stream function's contours, where the flow runs; "
+        "their noisy positions are one modality. **Eulerian**: the flow's velocity on the coarse grid, noisy and "
+        "with masked cells, is the other (below: its speed; blank cells are masked).")
+    show_chart(ocean_plots.field_heatmap(observed, "observed speed on the grid"), width="stretch",
+               key="ocean_field", where=right)
+
+
+VIEWS = {"ocean-drifters": ocean,
+         "trifeature": trifeature, "trifeature-pairs": trifeature_pairs, "trifeature-captions": trifeature_captions,
          "gaussian": gaussian, "digits": digits}
 
 

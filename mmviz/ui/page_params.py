@@ -15,6 +15,7 @@ from mmviz.data.base import DatasetInfo
 from mmviz.explorer.projections import METHODS, SPECIFICITY
 from mmviz.runs.store import RunStore
 from mmviz.ui import (
+    assimilation_lab,
     explore_sections,
     geometry_sections,
     hierarchy_sections,
@@ -85,6 +86,15 @@ def gaussian_url(store: RunStore) -> UrlSpec:
     }
 
 
+def assimilation_url(runs: Sequence[dict[str, Any]]) -> UrlSpec:
+    """The Data assimilation page: the run (the reference InfoNCE run by default), the observation
+    density and the held-out flow shown."""
+    default = default_run(runs, assimilation_lab.REFERENCES) or ""
+    return {"run": UrlParam(default, choices=[r["id"] for r in runs] or [""]),
+            "drifters": UrlParam(16, choices=list(assimilation_lab.DENSITIES)),
+            "flow": UrlParam(0, 0, 9999)}
+
+
 def hierarchy_url() -> UrlSpec:
     """The Hierarchy lab: the hierarchy (a tree's shape, a part of WordNet) and the method."""
     return {
@@ -145,4 +155,6 @@ def page_spec(url_path: str, query: Mapping[str, str], store: RunStore,
         return interactions_url(interactions_runs.study_runs(store))
     if url_path == "lessons":
         return lessons_url(lesson_keys)
+    if url_path == "assimilation":
+        return assimilation_url(assimilation_lab.ocean_runs(store))
     raise KeyError(url_path)

@@ -53,6 +53,9 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/interactions.py", "Interactions", ":material/join_inner:",
               "What a contrastive loss aligns: redundancy, uniqueness and synergy (CoMM vs CLIP-style Cross).",
               "interactions", state_prefix="interactions_"),
+    PageEntry("pages/assimilation.py", "Data assimilation", ":material/waves:",
+              "Drifters linked to the flow by contrastive learning: retrieval, regimes and the flow given the "
+              "tracks, against optimal interpolation and the exact conditional.", "assimilation", state_prefix="da."),
     PageEntry("pages/lessons.py", "Lessons", ":material/school:",
               "Guided lessons for a class, step by step: hyperbolic vs Euclidean, what a contrastive loss computes, "
               "what it aligns.", "lessons", main_chart="stPageLink", state_prefix="lessons."),

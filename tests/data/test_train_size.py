@@ -13,6 +13,7 @@ SMALL = {
     "trifeature-captions": {"n": 30, "n_test": 10, "size": 16},
     "gaussian": {"n": 50, "n_test": 10},
     "digits": {"test_fraction": 0.3, "seed": 2},
+    "ocean-drifters": {"n": 24, "n_test": 10, "drifters": 2, "steps": 2, "grid": 6},
 }
 
 

@@ -10,7 +10,7 @@ import torch
 from mmviz.data.gaussian import gaussian_model
 from mmviz.errors import MmvizError
 from mmviz.gaussian import theory as gt
-from mmviz.gaussian.tilts import gaussian_conditional_nll
+from mmviz.losses.tilts import gaussian_conditional_nll
 
 
 @pytest.fixture(scope="module")
