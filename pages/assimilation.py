@@ -17,6 +17,7 @@ from mmviz.plots import ocean as plots  # noqa: E402
 from mmviz.ui import assimilation_lab as lab  # noqa: E402
 from mmviz.ui import classroom, page_params  # noqa: E402
 from mmviz.ui.charts import show_chart  # noqa: E402
+from mmviz.ui.figure_cache import shared_figure  # noqa: E402
 from mmviz.ui.pages import page_entry  # noqa: E402
 from mmviz.ui.train_runs import get_store  # noqa: E402
 from mmviz.ui.url_state import seed_from_url, write_to_url  # noqa: E402
@@ -74,8 +75,8 @@ else:
     truth = np.asarray(test.extras["truth"][flow], np.float64)
     shown = {k: ev.fields[k][flow] for k in ("contrastive", "oi", "exact", "climatology")}
     errors = {k: float(e[flow]) for k, e in ev.errors.items()}
-    show_chart(plots.reconstruction_figure(truth, shown, test.modalities["tracks"][flow], errors),
-               width="stretch", key="reconstruction")
+    show_chart(shared_figure(plots.reconstruction_figure, truth, shown, test.modalities["tracks"][flow],
+                             {k: errors[k] for k in shown}), width="stretch", key="reconstruction")
     st.caption(
         "Speed of the velocity field (top) and of the error (bottom). **Contrastive**: the conditional mean, the "
         "training flows weighted by e^f of the tracks' and each flow's embeddings (their noiseless fields). "
@@ -97,15 +98,16 @@ else:
     st.header("Which flow produced these tracks?", divider="gray")
     top = ev.top5[flow]
     scores = [float(s) for s in ev.top5_scores[flow]]
-    show_chart(plots.retrieval_figure(test.modalities["tracks"][flow], [test.modalities["field"][j] for j in top],
-                                      [int(j) == int(flow) for j in top], scores), width="stretch", key="retrieval")
+    show_chart(shared_figure(plots.retrieval_figure, test.modalities["tracks"][flow],
+                             tuple(test.modalities["field"][j] for j in top), tuple(int(j) == int(flow) for j in top),
+                             tuple(scores)), width="stretch", key="retrieval")
     st.caption(f"The model's top five among the {n_test:,} held-out flows' observed fields (masked cells blank); "
                "green: the flow that carried the drifters.")
 
     st.header("How sure is the generation?", divider="gray")
     spread, skill = spread_skill_bins(ev.spread, ev.errors["contrastive"])
     left, right = st.columns([3, 2])
-    show_chart(plots.spread_skill_figure(spread, skill, float(np.median(ev.ess))), width="stretch",
+    show_chart(shared_figure(plots.spread_skill_figure, spread, skill, float(np.median(ev.ess))), width="stretch",
                key="spread_skill", where=left)
     right.markdown(
         "Sixteen fields drawn from the learned conditional per held-out flow (importance resampling of the "
@@ -119,7 +121,8 @@ points = lab.sweep_points(store, runs)
 if report is None and not points:
     st.info("No sweep yet: queue one below, or run `python bench/ocean_targets.py`.")
 else:
-    show_chart(plots.few_shot_figure(report, points), width="stretch", key="few_shot")
+    show_chart(shared_figure(plots.few_shot_figure, report, tuple(tuple(sorted(p.items())) for p in points)),
+               width="stretch", key="few_shot")
     if report is not None:
         st.caption(f"Lines: `bench/ocean_targets.py` on this machine ({report['cores']} cores), each model trained "
                    f"{report['steps']:,} steps on each training-set size and evaluated at 16 drifters among 1,000 "

@@ -185,8 +185,10 @@ def spread_skill_figure(spread: np.ndarray, skill: np.ndarray, ess: float) -> go
 
 def few_shot_figure(report: dict | None, points: Sequence[dict] = ()) -> go.Figure:
     """The bench's few-shot sweep (lines): R@1 and RMSE relative to climatology against training
-    pairs; ``points``: finished runs of this server ({model, n, r1, rel_rmse}) as markers."""
+    pairs; ``points``: finished runs of this server ({model, n, r1, rel_rmse}, or those dicts'
+    sorted item tuples) as markers."""
     report = report or {}
+    points = [p if isinstance(p, dict) else dict(p) for p in points]
     fig = make_subplots(rows=1, cols=2, subplot_titles=["retrieval R@1 among 1,000 held-out flows",
                                                        "reconstruction RMSE / climatology"])
     dashes = {"ocean-clip": "solid", "ocean-prob": "dash"}
