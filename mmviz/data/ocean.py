@@ -73,8 +73,8 @@ class FlowBasis:
         u = Σ a_m (−k_y sin θ_m) + b_m (k_y cos θ_m), v = Σ a_m (k_x sin θ_m) + b_m (−k_x cos θ_m),
         θ_m = k_m·x − ω_m t.
         """
-        theta = xy @ self.k.T - self.omega * t
-        s, c = np.sin(theta), np.cos(theta)
+        phase = self._phases(xy, t)
+        s, c = phase.imag, phase.real
         kx, ky = self.k[:, 0].astype(np.float64), self.k[:, 1].astype(np.float64)
         resp_a = np.stack([-ky * s, kx * s], axis=-2)
         resp_b = np.stack([ky * c, -kx * c], axis=-2)
@@ -111,9 +111,9 @@ class FlowBasis:
 
     def stream_function(self, coef: np.ndarray, xy: np.ndarray, t: float = 0.0) -> np.ndarray:
         """ψ of flows coef (F, 2M) at points xy (P, 2) shared by all → (F, P)."""
-        theta = np.asarray(xy, np.float64) @ self.k.T - self.omega * t
+        phase = self._phases(np.asarray(xy, np.float64), t)
         m = self.n_modes
-        return coef[:, :m] @ np.cos(theta).T + coef[:, m:] @ np.sin(theta).T
+        return coef[:, :m] @ phase.real.T + coef[:, m:] @ phase.imag.T
 
 
 def _powers(z: np.ndarray, kmax: int) -> np.ndarray:

@@ -18,16 +18,14 @@ import torch
 
 from mmviz.data.base import PairedDataset
 from mmviz.models.base import ContrastiveModel
-
-EMBED_BATCH = 1024
+from mmviz.runs.evaluate import embed_all
 
 
 @torch.no_grad()
 def embed(model: ContrastiveModel, x: np.ndarray, side: int) -> torch.Tensor:
-    """A modality's array (N, ...) → its points (N, E) float32, in batches, on the CPU."""
+    """A modality's array (N, ...) → its points (N, E) float32, in batches, on the CPU (eval mode)."""
     model.eval()
-    parts = [model.embed(torch.as_tensor(x[i:i + EMBED_BATCH]), side) for i in range(0, len(x), EMBED_BATCH)]
-    return torch.cat(parts) if parts else torch.zeros(0)
+    return embed_all(model, torch.as_tensor(x), side, torch.device("cpu"))[0]
 
 
 @dataclass

@@ -44,8 +44,7 @@ def drifters_figure(psi: np.ndarray, tracks: np.ndarray, frames: int | None = No
                     title: str = "") -> go.Figure:
     """The stream function (P, P) as filled contours (the flow runs along them) and the drifters
     (D, T + 1, 2) animated along their tracks, trails behind them."""
-    size = psi.shape[0]
-    axis = TWO_PI * np.arange(size) / size
+    axis = _axes(psi.shape[0])
     steps = tracks.shape[1]
     frames = steps if frames is None else min(frames, steps)
     fig = go.Figure()

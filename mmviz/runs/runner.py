@@ -58,18 +58,24 @@ def train_command(command: list[str] | None = None) -> list[str]:
     return list(TRAIN_COMMAND)
 
 
-def max_concurrent_runs() -> int:
-    """How many runs may be running at once: ``$MMVIZ_MAX_RUNS`` or 2."""
-    raw = os.environ.get(MAX_RUNS_ENV, "").strip()
+def env_run_count(name: str, default: int, minimum: int) -> int:
+    """A number of runs set by environment variable ``name`` (``default`` when unset);
+    MmvizError unless it is a whole number ≥ ``minimum``."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_MAX_RUNS
+        return default
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise MmvizError(f"{MAX_RUNS_ENV} must be a whole number of runs, 1 or more (got '{raw}')")
+        value = minimum - 1
+    if value < minimum:
+        raise MmvizError(f"{name} must be a whole number of runs, {minimum} or more (got '{raw}')")
     return value
+
+
+def max_concurrent_runs() -> int:
+    """How many runs may be running at once: ``$MMVIZ_MAX_RUNS`` or 2."""
+    return env_run_count(MAX_RUNS_ENV, DEFAULT_MAX_RUNS, 1)
 
 
 def is_alive(run: dict[str, Any]) -> bool:

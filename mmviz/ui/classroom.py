@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import streamlit as st
 
 from mmviz.errors import MmvizError
 from mmviz.paths import mmviz_home
+from mmviz.runs.runner import env_run_count
 from mmviz.runs.store import ACTIVE_STATUSES, RunStore
 
 QUOTA_ENV = "MMVIZ_SESSION_QUOTA"
@@ -132,16 +132,7 @@ def viewer() -> Viewer:
 
 def session_quota() -> int:
     """Runs a session may have queued or training at once: ``$MMVIZ_SESSION_QUOTA`` or 3."""
-    raw = os.environ.get(QUOTA_ENV, "").strip()
-    if not raw:
-        return DEFAULT_QUOTA
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise MmvizError(f"{QUOTA_ENV} must be a whole number of runs, 0 or more (got '{raw}')")
-    return value
+    return env_run_count(QUOTA_ENV, DEFAULT_QUOTA, 0)
 
 
 # --- runs -------------------------------------------------------------------------------------------

@@ -9,9 +9,7 @@ jobs stay with the session that made them."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ from mmviz.runs.jobs import JOB_FILE, Job, job_dir
 from mmviz.runs.store import RunStore
 from mmviz.ui import classroom
 from mmviz.ui.classroom import CLIENT_KEY, Viewer
+from tests.run_cleanup import stop_recorded_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = str(ROOT / "pages" / "train.py")
@@ -47,14 +46,7 @@ def store(monkeypatch):
     monkeypatch.delenv(classroom.QUOTA_ENV, raising=False)
     run_store = RunStore()
     yield run_store
-    for run in run_store.list_runs("queued"):
-        run_store.update_run(run["id"], status="stopped", expect_status="queued")
-    for run in run_store.list_runs():
-        if run["pid"] and run["pid"] != os.getpid() and runner.is_alive(run):
-            os.killpg(run["pid"], signal.SIGKILL)
-    for child in list(runner._children.values()):
-        child.wait(timeout=10)
-    runner._reap()
+    stop_recorded_runs(run_store)
 
 
 def _session(page: str, client: dict | None, **query) -> AppTest:

@@ -4,9 +4,7 @@ torch); AppTest cannot tick fragments, so the live part is tested in tests/brows
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ from mmviz.runs import runner
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import train_defaults
 from mmviz.ui.train_runs import SELECTED_KEY
+from tests.run_cleanup import stop_recorded_runs
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
 FAKE_TRAINER = Path(__file__).resolve().parents[1] / "runs" / "fake_trainer.py"
@@ -32,12 +31,7 @@ def store(tmp_path, monkeypatch):
     monkeypatch.delenv(runner.MAX_RUNS_ENV, raising=False)
     run_store = RunStore()
     yield run_store
-    for run in run_store.list_runs():
-        if run["pid"] and run["pid"] != os.getpid() and runner.is_alive(run):
-            os.killpg(run["pid"], signal.SIGKILL)
-    for child in list(runner._children.values()):
-        child.wait(timeout=10)
-    runner._reap()
+    stop_recorded_runs(run_store)
 
 
 def _page(**query) -> AppTest:

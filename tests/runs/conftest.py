@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 
 from mmviz.runs import runner
 from mmviz.runs.store import RunStore
+from tests.run_cleanup import stop_recorded_runs
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 
@@ -32,15 +31,4 @@ def store(home: Path) -> Iterator[RunStore]:
     """A RunStore in the test's MMVIZ_HOME; afterwards every trainer it recorded is killed."""
     run_store = RunStore(home)
     yield run_store
-    for run in run_store.list_runs("queued"):
-        run_store.update_run(run["id"], status="stopped", expect_status="queued")
-    for run in run_store.list_runs():
-        # Some tests record this very process as a run's trainer; never kill that one.
-        if run["pid"] != os.getpid() and runner.is_alive(run):
-            try:
-                os.killpg(run["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    for child in list(runner._children.values()):
-        child.wait(timeout=10)
-    runner._reap()
+    stop_recorded_runs(run_store)
