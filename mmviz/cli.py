@@ -11,7 +11,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from mmviz.commands import bench, check, embed, embed_model, gallery, project, runs, train
+from mmviz.commands import bench, check, embed, embed_model, gallery, project, runs, train, unlearn
 from mmviz.errors import MmvizError
 
 # Verb → its module. A command module imports its work inside run(), so that building this
@@ -20,6 +20,7 @@ COMMANDS: dict[str, ModuleType] = {
     "check": check,
     "bench": bench,
     "train": train,
+    "unlearn": unlearn,
     "embed": embed,
     "embed-model": embed_model,
     "runs": runs,

@@ -3,6 +3,7 @@
     python -m mmviz train --dataset trifeature-captions --model meru --steps 2000 \\
         --set dim=32 --set data.n=5000 --json
     python -m mmviz train --run-id 20261123-121500-ab12 --home runs   # what the runner starts
+    python -m mmviz train --from ref-clip --set data.negation=0.3 --steps 400 --lr 1e-3   # a child run
 
 ``--set KEY=VALUE`` (repeatable): ``data.KEY`` a dataset parameter, ``model.KEY`` (or a bare
 KEY the model has) a model parameter, ``train.KEY`` (or a bare KEY) a training setting.
@@ -35,18 +36,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(train.warmup_steps=50); repeatable")
     parser.add_argument("--name", help="a name for the run")
     parser.add_argument("--run-id", help="train this stored run (what the runner starts)")
+    parser.add_argument("--from", dest="parent", metavar="RUN",
+                        help="a child of this finished run: its config and weights, with the changes given here")
     parser.add_argument("--home", help="the runs folder (default: $MMVIZ_HOME or ./runs)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:
     """The validated run config from the command line (MmvizError on any bad value)."""
+    config: dict[str, Any]
     from mmviz.errors import MmvizError
     from mmviz.runs.train_config import apply_overrides, resolve_config
 
-    if not args.dataset or not args.model:
-        raise MmvizError("train needs --dataset and --model (or --run-id)")
-    config: dict[str, Any] = {"dataset": args.dataset, "model": args.model}
+    if getattr(args, "parent", None):
+        if args.dataset or args.model:
+            raise MmvizError("--from trains a child with its parent's dataset and model; drop --dataset/--model")
+        from mmviz.runs.lineage import child_config
+        from mmviz.runs.store import RunStore
+
+        config = child_config(RunStore(args.home), args.parent, name=args.name or f"{args.parent} (fine-tuned)")
+        args.dataset, args.model = config["dataset"], config["model"]
+    elif not args.dataset or not args.model:
+        raise MmvizError("train needs --dataset and --model (or --run-id, or --from)")
+    else:
+        config = {"dataset": args.dataset, "model": args.model}
     flags = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
              "seed": args.seed, "eval_every": args.eval_every, "name": args.name}
     config.update({k: v for k, v in flags.items() if v is not None})

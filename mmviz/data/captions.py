@@ -9,6 +9,18 @@ A caption names one, two or all three of an image's attributes:
 so there are 30 + 300 + 1000 = 1330 distinct captions, and a caption is true of (entails)
 exactly the images that have every attribute it names. The article is "an" before a vowel.
 
+Negated captions (:func:`negated_caption_table`, 430 of them) name what an image is *not*:
+
+* one attribute negated: "not a star", "something not red", "something not dotted" (30);
+* one attribute named, another negated: "a star that is not red", "a star that is not dotted",
+  "something red that is not dotted", "something dotted that is not red" (400).
+
+A negated caption is true of an image that has its named attribute and lacks the negated
+value. Their words ("not", "that", "is") come after every other word in
+:data:`VOCAB_WITH_NEGATION`, so a model trained on the shorter :data:`VOCAB` keeps its token ids
+and reads the new words as ``<unk>``. A fifth of the negated captions are *held out*
+(:func:`is_heldout_negation`): a model trained with negations never sees them.
+
 Token ids: 0 = ``<pad>``, 1 = ``<bos>``, 2 = ``<eos>``, 3 = ``<unk>``, then the words. A
 caption is encoded as ``<bos> words <eos>`` padded with zeros to :data:`MAX_TOKENS`.
 """
@@ -37,7 +49,12 @@ MAX_TOKENS = 8
 VOCAB: tuple[str, ...] = SPECIAL_TOKENS + ("a", "an", "something", "and") + SHAPES + COLORS + TEXTURE_WORDS
 """Every token, indexed by id."""
 
-_TOKEN_ID = {word: i for i, word in enumerate(VOCAB)}
+NEGATION_WORDS: tuple[str, ...] = ("not", "that", "is")
+VOCAB_WITH_NEGATION: tuple[str, ...] = VOCAB + NEGATION_WORDS
+"""The vocabulary of caption sets with negated captions: :data:`VOCAB`'s ids, then the new words."""
+
+_TOKEN_ID = {word: i for i, word in enumerate(VOCAB_WITH_NEGATION)}
+ATTRIBUTE_NAMES: tuple[str, ...] = ("shape", "color", "texture")
 
 # Which attributes a caption names, per level, in the order captions are listed.
 NAMED_SETS: dict[int, tuple[tuple[str, ...], ...]] = {
@@ -123,24 +140,118 @@ def _key(shape: np.ndarray, texture: np.ndarray, color: np.ndarray) -> np.ndarra
     return (shape + 1) * 121 + (texture + 1) * 11 + (color + 1)
 
 
-def encode(texts: Sequence[str], length: int = MAX_TOKENS) -> np.ndarray:
+def encode(texts: Sequence[str], length: int = MAX_TOKENS, vocab_size: int = len(VOCAB)) -> np.ndarray:
     """Token ids of each text: int64 array of shape (N, length), ``<bos> words <eos>`` then 0s.
 
-    Words outside :data:`VOCAB` become ``<unk>``; lower-cased, split on whitespace.
+    Words outside the first ``vocab_size`` words of :data:`VOCAB_WITH_NEGATION` (by default
+    :data:`VOCAB`) become ``<unk>``; lower-cased, split on whitespace.
     Raises ValueError if a text needs more than ``length`` tokens.
     """
     out = np.zeros((len(texts), length), dtype=np.int64)
     for i, text in enumerate(texts):
-        ids = [BOS] + [_TOKEN_ID.get(w, UNK) for w in text.lower().split()] + [EOS]
+        ids = [BOS] + [_word_id(w, vocab_size) for w in text.lower().split()] + [EOS]
         if len(ids) > length:
             raise ValueError(f"{text!r} needs {len(ids)} tokens, more than {length}")
         out[i, : len(ids)] = ids
     return out
 
 
+def attribute_token_ids(attribute: str) -> list[int]:
+    """Token ids of an attribute's 10 words ("shape", "color" or "texture"), in value-id order."""
+    words = {"shape": SHAPES, "color": COLORS, "texture": TEXTURE_WORDS}[attribute]
+    return [_TOKEN_ID[w] for w in words]
+
+
+def _word_id(word: str, vocab_size: int) -> int:
+    i = _TOKEN_ID.get(word, UNK)
+    return i if i < vocab_size else UNK
+
+
 def decode(tokens: np.ndarray) -> list[str]:
     """Texts of token ids (N, L): words joined by spaces, special tokens dropped (except <unk>)."""
     return [
-        " ".join(VOCAB[t] for t in row if t not in (PAD, BOS, EOS))
+        " ".join(VOCAB_WITH_NEGATION[t] for t in row if t not in (PAD, BOS, EOS))
         for row in np.asarray(tokens).tolist()
     ]
+
+
+# ----------------------------------------------------------------------------- negations
+_ADJECTIVES = {"color": COLORS, "texture": TEXTURE_WORDS}
+NEGATION_KINDS: tuple[tuple[str | None, str], ...] = (
+    (None, "shape"), (None, "color"), (None, "texture"),
+    ("shape", "color"), ("shape", "texture"), ("color", "texture"), ("texture", "color"),
+)
+"""(named attribute, negated attribute) of each kind of negated caption, in table order."""
+
+
+def negated_caption_text(named: str | None, named_id: int, negated: str, negated_id: int) -> str:
+    """"not a star", "something not red", "a star that is not red", "something red that is not
+    dotted": ``named`` (None for none) with value ``named_id``, ``negated`` with ``negated_id``."""
+    if named is None:
+        if negated == "shape":
+            noun = SHAPES[negated_id]
+            return f"not {'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+        return f"something not {_ADJECTIVES[negated][negated_id]}"
+    if named == "shape":
+        noun = SHAPES[named_id]
+        head = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+    else:
+        head = f"something {_ADJECTIVES[named][named_id]}"
+    if negated == "shape":
+        raise ValueError("a negated shape goes without a named attribute ('not a star')")
+    return f"{head} that is not {_ADJECTIVES[negated][negated_id]}"
+
+
+def is_heldout_negation(named_id: np.ndarray, negated_id: np.ndarray) -> np.ndarray:
+    """Whether negated captions are held out from training: (N,) bool.
+
+    ``(named_id + negated_id) % 5 == 0``, with ``named_id = -1 + 1 = 0`` for "not X" captions,
+    i.e. ``negated_id % 5 == 0`` there: 2 of every 10 values of each kind (86 of 430 captions).
+    """
+    named_id = np.where(np.asarray(named_id) < 0, 0, named_id)
+    return (named_id + np.asarray(negated_id)) % 5 == 0
+
+
+@lru_cache(maxsize=1)
+def negated_caption_table() -> pd.DataFrame:
+    """The 430 negated captions, one row each (row index = negated caption id).
+
+    Columns: caption, kind (index into :data:`NEGATION_KINDS`), named (attribute or None),
+    named_id (-1 for none), negated (attribute), negated_id, shape_id/texture_id/color_id (the
+    named value, -1 elsewhere), heldout (bool, :func:`is_heldout_negation`).
+    """
+    rows = []
+    for kind, (named, negated) in enumerate(NEGATION_KINDS):
+        for named_id in (range(10) if named else [-1]):
+            for negated_id in range(10):
+                ids = {a: -1 for a in ATTRIBUTE_NAMES}
+                if named:
+                    ids[named] = named_id
+                rows.append({
+                    "caption": negated_caption_text(named, named_id, negated, negated_id),
+                    "kind": kind, "named": named, "named_id": named_id,
+                    "negated": negated, "negated_id": negated_id,
+                    **{f"{a}_id": ids[a] for a in ATTRIBUTE_NAMES},
+                })
+    table = pd.DataFrame(rows)
+    table["heldout"] = is_heldout_negation(table.named_id.to_numpy(), table.negated_id.to_numpy())
+    return table
+
+
+def negated_truth(shape_ids: np.ndarray, texture_ids: np.ndarray, color_ids: np.ndarray,
+                  table: pd.DataFrame | None = None) -> np.ndarray:
+    """Which negated captions are true of which images: (N, M) bool.
+
+    Images by their attribute ids (N,); captions the rows of ``table`` (default all of
+    :func:`negated_caption_table`). True iff the image has the named value (if any) and does
+    not have the negated one.
+    """
+    table = negated_caption_table() if table is None else table
+    image = {"shape": np.asarray(shape_ids), "texture": np.asarray(texture_ids), "color": np.asarray(color_ids)}
+    truth = np.ones((len(image["shape"]), len(table)), dtype=bool)
+    for attr in ATTRIBUTE_NAMES:
+        named = table[f"{attr}_id"].to_numpy()
+        truth &= (named[None, :] < 0) | (image[attr][:, None] == named[None, :])
+        is_negated = (table.negated == attr).to_numpy()
+        truth &= ~is_negated[None, :] | (image[attr][:, None] != table.negated_id.to_numpy()[None, :])
+    return truth

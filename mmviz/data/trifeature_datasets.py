@@ -36,9 +36,12 @@ from mmviz.data.captions import (
     MAX_TOKENS,
     NAMED_SETS,
     VOCAB,
+    VOCAB_WITH_NEGATION,
     caption_ids,
     caption_table,
     encode,
+    negated_caption_table,
+    negated_truth,
 )
 from mmviz.data.registry import register, register_view_renderer
 from mmviz.data.trifeature import COLORS, SHAPES, TEXTURES, render, sample_poses
@@ -59,10 +62,14 @@ def is_test_combination(shape_ids: np.ndarray, texture_ids: np.ndarray, color_id
     return (np.asarray(shape_ids) + texture_ids + color_ids) % 5 == 0
 
 
+def _all_triples() -> np.ndarray:
+    """Every (shape, texture, colour) id triple: int64 array (1000, 3)."""
+    return np.stack(np.meshgrid(np.arange(10), np.arange(10), np.arange(10), indexing="ij"), -1).reshape(-1, 3)
+
+
 def split_combinations(split: str) -> np.ndarray:
     """The (shape, texture, colour) id triples of ``split``: int64 array (800, 3) or (200, 3)."""
-    triples = np.stack(np.meshgrid(np.arange(10), np.arange(10), np.arange(10), indexing="ij"), -1)
-    triples = triples.reshape(-1, 3)
+    triples = _all_triples()
     held = is_test_combination(triples[:, 0], triples[:, 1], triples[:, 2])
     return triples[held if split == "test" else ~held]
 
@@ -270,6 +277,51 @@ def zero_shot_prompts() -> dict[str, list[int]]:
     return out
 
 
+EXCLUDE_CHOICES: tuple[str, ...] = ("none",) + tuple(
+    f"{attr}:{name}" for attr, names in (("shape", SHAPES), ("color", COLORS), ("texture", TEXTURES))
+    for name in names)
+"""Values of ``exclude``: "none" or "attribute:value" (e.g. "color:red")."""
+
+
+def parse_concept(concept: str) -> tuple[str, int]:
+    """("color", 0) from "color:red": an attribute and a value id (MmvizError if unknown)."""
+    attr, _, value = str(concept).partition(":")
+    names = {"shape": SHAPES, "color": COLORS, "texture": TEXTURES}.get(attr.strip())
+    if names is None or value.strip() not in names:
+        raise MmvizError(f"a concept is attribute:value, e.g. color:red or shape:star; got {concept!r}")
+    return attr.strip(), names.index(value.strip())
+
+
+def _draw_triples(rng: np.random.Generator, count: int, split: str, heldout: bool,
+                  exclude: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shape, texture, colour) ids of ``count`` images, uniform over the allowed triples."""
+    if not heldout and exclude == "none":  # the original draw, kept so old datasets stay identical
+        return tuple(rng.integers(0, 10, count) for _ in range(3))
+    combos = split_combinations(split) if heldout else _all_triples()
+    if exclude != "none" and split == "train":
+        attr, value = parse_concept(exclude)
+        combos = combos[combos[:, ("shape", "texture", "color").index(attr)] != value]
+    return tuple(combos[rng.integers(0, len(combos), count)].T)
+
+
+def _negate_captions(rng: np.random.Generator, fraction: float, shape: np.ndarray, texture: np.ndarray,
+                     color: np.ndarray) -> np.ndarray:
+    """Which negated caption replaces each sample's caption: (N,) row of
+    :func:`negated_caption_table`, -1 = keep its caption. About ``fraction`` of the samples get
+    one, drawn uniformly among the negated captions true of the image and not held out."""
+    table = negated_caption_table()
+    allowed = ~table.heldout.to_numpy()
+    out = np.full(len(shape), -1, dtype=np.int64)
+    chosen = np.flatnonzero(rng.random(len(shape)) < fraction)
+    if len(chosen) == 0:
+        return out
+    truth = negated_truth(shape[chosen], texture[chosen], color[chosen]) & allowed[None, :]
+    # a uniform pick among each row's true captions: the argmax of random keys on them
+    keys = np.where(truth, rng.random(truth.shape), -1.0)
+    out[chosen] = keys.argmax(axis=1)
+    return out
+
+
 @register(DatasetInfo(
     name="trifeature-captions",
     description="Trifeature images with captions naming 1, 2 or 3 of their attributes "
@@ -288,13 +340,23 @@ def zero_shot_prompts() -> dict[str, list[int]]:
         ParamSpec("heldout_combinations", "bool", False,
                   "Test images use only (shape, texture, colour) triples never seen in training "
                   f"({TEST_COMBINATION_RULE}): compositional generalisation.", advanced=True),
+        ParamSpec("negation", "float", 0.0,
+                  "Fraction of training captions replaced by a negated caption true of the image "
+                  "('a star that is not red', 'not a star'); a fifth of the negated captions are "
+                  "held out for testing. Above 0 the vocabulary gains 'not', 'that', 'is'.",
+                  min=0.0, max=0.9, advanced=True),
+        ParamSpec("exclude", "choice", "none",
+                  "Leave every training image with this attribute value out (the test split keeps "
+                  "them): the gold standard of unlearning that concept.",
+                  choices=EXCLUDE_CHOICES, advanced=True),
     ),
     modalities=("image", "text"),
     train_size=lambda p: p["n"],
     cacheable=True,
 ))
 def load_trifeature_captions(split: str, n: int, n_test: int, size: int, seed: int, levels: str,
-                             level_weights: str, heldout_combinations: bool) -> PairedDataset:
+                             level_weights: str, heldout_combinations: bool, negation: float = 0.0,
+                             exclude: str = "none") -> PairedDataset:
     """Images (N, 3, size, size) uint8 and captions as token ids (N, MAX_TOKENS) int64.
 
     Attributes are uniform over all 1000 triples (over the split's triples with
@@ -302,39 +364,57 @@ def load_trifeature_captions(split: str, n: int, n_test: int, size: int, seed: i
     level is drawn with ``level_weights``, then which attributes it names uniformly among that
     level's choices (level 1: shape, colour or texture; level 2: any two); the caption names
     exactly those attributes of the image.
+
+    ``negation``: in the train split, that fraction of captions (drawn from a separate random
+    stream, so the images and other captions do not change) becomes a negated caption true of
+    the image, never a held-out one; metadata ``negated`` marks them and their ``caption_id``
+    is 1330 + their row of the negated table. ``exclude``: training images never have that
+    attribute value.
     """
     level_values, level_probs = _parse_levels(levels, level_weights)
     count = n if split == "train" else n_test
     rng = _rng(seed, split, 2)
-    if heldout_combinations:
-        combos = split_combinations(split)
-        shape, texture, color = combos[rng.integers(0, len(combos), count)].T
-    else:
-        shape, texture, color = (rng.integers(0, 10, count) for _ in range(3))
+    shape, texture, color = _draw_triples(rng, count, split, heldout_combinations, exclude)
     level = rng.choice(level_values, size=count, p=level_probs)
     # which of the level's attribute sets (3 at levels 1 and 2; level 3 has one, so 0)
     choice = rng.integers(0, 3, count) % np.where(level == 3, 1, 3)
     named = _NAMED[level - 1, choice]  # (N, 3) bool: shape, texture, color
     cap = caption_ids(shape, texture, color, named[:, 0], named[:, 1], named[:, 2])
     table = caption_table()
-    caption_tokens = encode(table.caption.tolist(), MAX_TOKENS)
+    vocab = VOCAB_WITH_NEGATION if negation > 0 else VOCAB
+    caption_tokens = encode(table.caption.tolist(), MAX_TOKENS, len(vocab))
     images = render(shape, texture, color, size=size, rng=rng)
+    text = caption_tokens[cap]
+    captions = table.caption.to_numpy()[cap]
+    negated = np.zeros(count, dtype=bool)
+    if negation > 0 and split == "train":
+        neg = _negate_captions(_rng(seed, split, 5), negation, shape, texture, color)
+        negated = neg >= 0
+        neg_table = negated_caption_table()
+        text = text.copy()
+        text[negated] = encode(neg_table.caption.tolist(), MAX_TOKENS, len(vocab))[neg[negated]]
+        captions = np.where(negated, neg_table.caption.to_numpy()[np.maximum(neg, 0)], captions)
+        cap = np.where(negated, len(table) + neg, cap)
+        named = named & ~negated[:, None]
+        level = np.where(negated, 0, level)
     meta = pd.DataFrame({
         **_attributes(shape, texture, color),
-        "caption": table.caption.to_numpy()[cap],
+        "caption": captions,
         "level": level.astype(np.int64),
         "names_shape": named[:, 0], "names_texture": named[:, 1], "names_color": named[:, 2],
         "caption_id": cap,
     })
+    if negation > 0:
+        meta["negated"] = negated
     params = {"n": n, "n_test": n_test, "size": size, "seed": seed, "levels": levels,
-              "level_weights": level_weights, "heldout_combinations": heldout_combinations}
+              "level_weights": level_weights, "heldout_combinations": heldout_combinations,
+              "negation": negation, "exclude": exclude}
     extras = {
-        "vocab": list(VOCAB),
+        "vocab": list(vocab),
         "captions": table,
         "caption_tokens": caption_tokens,
         "prompts": zero_shot_prompts(),
         "test_combination_rule": TEST_COMBINATION_RULE if heldout_combinations else None,
         **_names(),
     }
-    return PairedDataset("trifeature-captions", split, params,
-                         {"image": images, "text": caption_tokens[cap]}, meta, extras)
+    return PairedDataset("trifeature-captions", split, params, {"image": images, "text": text}, meta, extras)

@@ -11,6 +11,7 @@ from typing import Any
 
 from mmviz.errors import MmvizError
 from mmviz.gallery.entries import GalleryEntry
+from mmviz.gallery.install import install_reference
 from mmviz.gallery.package import GALLERY_DIR, package_run
 from mmviz.models.registry import check_compatible
 from mmviz.runs.loop import train_run
@@ -41,6 +42,8 @@ def build_entry(entry: GalleryEntry, root: Path = GALLERY_DIR, device: str = "au
     config = resolve_config({**entry.config, "device": device, **(overrides or {})})
     with tempfile.TemporaryDirectory(prefix="mmviz-gallery-") as tmp:
         store = RunStore(tmp)
+        if config.get("parent"):  # a child entry trains from its shipped parent
+            install_reference(store, config["parent"], root)
         run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],
                                   total_steps=config["steps"], status="running")
         start = time.perf_counter()

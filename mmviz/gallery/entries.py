@@ -11,6 +11,8 @@ from typing import Any
 
 from mmviz.errors import MmvizError
 from mmviz.runs.comm_presets import study_run
+from mmviz.runs.lineage import derive_config, negation_changes
+from mmviz.runs.unlearn_params import unlearn_changes, unlearn_name
 
 CAPTIONS_DATA = {"n": 50_000, "n_test": 2000, "size": 32}
 """As in bench/train_targets.py: 50k training images keep the small CNN generalising."""
@@ -32,12 +34,33 @@ class GalleryEntry:
         return f"ref-{self.name}"
 
 
-def _captions_run(model: str, steps: int) -> dict[str, Any]:
+def _captions_run(model: str, steps: int, name: str | None = None, **data: Any) -> dict[str, Any]:
     return {
-        "name": f"reference {model}", "dataset": "trifeature-captions", "dataset_params": dict(CAPTIONS_DATA),
+        "name": name or f"reference {model}", "dataset": "trifeature-captions",
+        "dataset_params": {**CAPTIONS_DATA, **data},
         "model": model, "model_params": {}, "steps": steps, "batch_size": 256, "eval_every": 250,
         "eval_size": 1000, "checkpoint_every": 500, "seed": 0, "device": "auto",
     }
+
+
+FORGET_CONCEPT = "color:red"
+"""The concept the Beyond pairs page unlearns from the reference runs; its gold standards below."""
+
+COMPOSITION_STEPS = 2500
+"""Held-out-combination runs train as long as the reference runs they are compared with."""
+
+
+def _unlearn_run(model: str, method: str, until_chance: bool) -> dict[str, Any]:
+    """A child of reference run ``model`` that forgets :data:`FORGET_CONCEPT` (the bench's protocol)."""
+    parent = f"ref-{model}"
+    return derive_config(_captions_run(model, 2500), parent, name=unlearn_name(parent, FORGET_CONCEPT, method),
+                         **unlearn_changes(FORGET_CONCEPT, method, until_chance=until_chance))
+
+
+def _negation_run(model: str) -> dict[str, Any]:
+    """A child of reference run ``model`` fine-tuned with 30% negated captions."""
+    return derive_config(_captions_run(model, 2500), f"ref-{model}", name=f"ref-{model} + negations",
+                         **negation_changes())
 
 
 def _gaussian_run(name: str, model: str, **model_params: Any) -> dict[str, Any]:
@@ -83,6 +106,36 @@ ENTRIES: tuple[GalleryEntry, ...] = (
     GalleryEntry("clip", "CLIP on Trifeature captions",
                  "Euclidean (the sphere): every caption and image has the same norm, so nothing "
                  "says how generic a caption is.", _captions_run("clip", 2500), ("explorer", "similarity")),
+    GalleryEntry("clip-no-red", "CLIP retrained without red images (the unlearning gold standard)",
+                 "The reference CLIP's config with every red training image left out: what unlearning "
+                 "red should reach.", _captions_run("clip", 2500, "gold standard clip, no red",
+                                                    exclude=FORGET_CONCEPT), ("beyond",)),
+    GalleryEntry("meru-no-red", "MERU retrained without red images (the unlearning gold standard)",
+                 "The reference MERU's config with every red training image left out.",
+                 _captions_run("meru", 2500, "gold standard meru, no red", exclude=FORGET_CONCEPT), ("beyond",)),
+    GalleryEntry("clip-heldout", "CLIP on 80% of the attribute combinations",
+                 "200 of the 1,000 (shape, texture, colour) triples never appear in training: "
+                 "does it name them anyway?",
+                 _captions_run("clip", COMPOSITION_STEPS, "composition clip, held-out triples",
+                               heldout_combinations=True), ("beyond",)),
+    GalleryEntry("meru-heldout", "MERU on 80% of the attribute combinations",
+                 "The same held-out triples, in hyperbolic space.",
+                 _captions_run("meru", COMPOSITION_STEPS, "composition meru, held-out triples",
+                               heldout_combinations=True), ("beyond",)),
+    GalleryEntry("clip-unlearn-red", "CLIP with red unlearned (gradient difference, a child of the reference CLIP)",
+                 "Gradient ascent on the red pairs until red is named at chance, then the other pairs only: "
+                 "compare with the gold standard retrained without red.", _unlearn_run("clip", "graddiff", True),
+                 ("beyond",)),
+    GalleryEntry("meru-unlearn-red", "MERU with red unlearned (NPO, a child of the reference MERU)",
+                 "150 steps of negative preference optimisation: red images leave the cone of 'something red' "
+                 "for other colours' cones, as in the gold standard.", _unlearn_run("meru", "npo", False),
+                 ("beyond",)),
+    GalleryEntry("clip-negation", "CLIP fine-tuned with negated captions",
+                 "400 steps with 30% captions like 'a star that is not red': it learns 'not', even for "
+                 "negations it never saw.", _negation_run("clip"), ("beyond",)),
+    GalleryEntry("meru-negation", "MERU fine-tuned with negated captions",
+                 "The same fine-tune in hyperbolic space: negated captions move towards the origin.",
+                 _negation_run("meru"), ("beyond",)),
     GalleryEntry("gauss-cosine", "Gaussian lab: cosine tilt (CLIP-style InfoNCE)",
                  "Finds the canonical directions but not the conditional covariance: the sphere forgets scale.",
                  _gaussian_run("reference cosine tilt", "gauss-cosine"), ("gaussian",)),

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from mmviz.errors import MmvizError
 from mmviz.gallery.package import GALLERY_DIR, RUN_FILE, SHIPPED_FILES, ShippedRun, shipped_runs
 from mmviz.runs.store import RunStore
 
@@ -45,6 +46,16 @@ def install_references(store: RunStore, root: Path = GALLERY_DIR) -> list[str]:
         _install(store, shipped, version)
         installed.append(run_id)
     return installed
+
+
+def install_reference(store: RunStore, run_id: str, root: Path = GALLERY_DIR) -> None:
+    """Install the one shipped run ``run_id`` (``ref-<name>``) in ``store`` (MmvizError if none)."""
+    for shipped in shipped_runs(root):
+        if shipped.run_id == run_id:
+            if not store.has_run(run_id):
+                _install(store, shipped, _version(shipped))
+            return
+    raise MmvizError(f"no shipped reference run {run_id!r} under {root}")
 
 
 def _install(store: RunStore, shipped: ShippedRun, version: str) -> None:

@@ -11,9 +11,8 @@ import numpy as np
 
 from mmviz.data.embeddings_io import load_embeddings
 from mmviz.gallery.package import ShippedRun
-from mmviz.models.registry import get_model_info
 from mmviz.runs.files import EMBEDDINGS_FILE
-from mmviz.runs.loop import Trainer
+from mmviz.runs.loop import trainer_for
 
 METRIC_ATOL = 1e-4
 METRIC_RTOL = 1e-4
@@ -65,7 +64,7 @@ def verify_run(shipped: ShippedRun, device: str = "cpu") -> VerifyResult:
 
 
     start = time.perf_counter()
-    trainer_cls = get_model_info(shipped.config["model"]).trainer_class() or Trainer
+    trainer_cls = trainer_for(shipped.config)
     fresh, embeddings = trainer_cls.evaluate_checkpoint(shipped.config, shipped.folder, device)
     problems = compare_metrics(shipped.meta.get("final", {}), fresh)
     stored = load_embeddings(shipped.folder / EMBEDDINGS_FILE)

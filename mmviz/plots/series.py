@@ -40,6 +40,8 @@ GROUPS: tuple[MetricGroup, ...] = (
     MetricGroup("loss", "Loss", "loss", r"(train|eval)/loss"),
     MetricGroup("retrieval", "Retrieval (held-out)", "recall@k", r"eval/r\d+_.+"),
     MetricGroup("zeroshot", "Zero-shot accuracy (held-out)", "accuracy", r"eval/zeroshot_.+"),
+    MetricGroup("unlearning", "Unlearning: forget and retain accuracy (held-out)", "zero-shot accuracy",
+                r"eval/(forget_acc|retain_acc|retain_(shape|color|texture))"),
     MetricGroup("temperature", "Temperature τ", "τ", r"temperature"),
     MetricGroup("curvature", "Curvature and feature scales", "c, α", r"curvature|alpha_\d+"),
     MetricGroup("depth", "Distance from the origin, by caption level", "distance (CLIP: norm)",
@@ -202,6 +204,9 @@ def format_duration(seconds: float | None) -> str:
 _LABELS = (
     (re.compile(r"eval/r(\d+)_(\w+?)_to_(\w+)"), lambda m: f"R@{m[1]} {m[2]}→{m[3]}"),
     (re.compile(r"eval/zeroshot_(\w+)"), lambda m: m[1]),
+    (re.compile(r"eval/forget_acc"), lambda m: "forget: the concept's images"),
+    (re.compile(r"eval/retain_acc"), lambda m: "retain: the other images (mean)"),
+    (re.compile(r"eval/retain_(\w+)"), lambda m: f"retain: {m[1]}"),
     (re.compile(r"eval/(?:dist0|rawnorm)_level(\d+)"), lambda m: f"level-{m[1]} captions"),
     (re.compile(r"eval/(?:dist0|rawnorm)_(chain|spearman\w*)"), lambda m: m[1].replace("_", " ")),
     (re.compile(r"eval/(?:dist0|rawnorm)_(\w+)"), lambda m: f"all {m[1]}"),

@@ -11,6 +11,7 @@ batch (DDP); only rank 0 writes to the store.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import signal
@@ -38,6 +39,7 @@ from mmviz.runs.devices import pick_device
 from mmviz.runs.distributed import DistInfo
 from mmviz.runs.evaluate import evaluate, export_embeddings, prepare_eval_set
 from mmviz.runs.files import EMBEDDINGS_FILE
+from mmviz.runs.lineage import load_parent_weights
 from mmviz.runs.store import RunStore
 from mmviz.runs.train_config import TrainParams, resolve_config, resolve_stored_config, train_params
 
@@ -160,6 +162,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(parameter_groups(self.model, self.params.weight_decay),
                                            lr=self.params.lr, betas=(0.9, 0.98), eps=1e-6)
         self.start_step = 0
+        if self.config.get("parent"):
+            load_parent_weights(self.model, self.store, self.config["parent"])
         if self.config.get("resume"):
             loaded = load_checkpoint(self.run_dir, device=self.device)
             if loaded is not None:
@@ -208,7 +212,7 @@ class Trainer:
             group["lr"] = lr
         a, b = self._batch(step)
         with self.autocast():
-            out = self.forward_model(a, b)
+            out = self._loss(a, b)
         loss = out["loss"]
         values = {f"train/{k}": float(v.detach()) for k, v in out.items()}
         if distributed.agree_flags([not math.isfinite(values["train/loss"])], self.device)[0]:
@@ -223,6 +227,10 @@ class Trainer:
         self.model.constrain_()
         values.update({"train/lr": lr, "train/grad_norm": grad_norm})
         return values
+
+    def _loss(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The step's loss terms for a batch (``loss`` is optimised): the model's own."""
+        return self.forward_model(a, b)
 
     def _nan_message(self, what: str, step: int, lr: float) -> str:
         kept = (f"last good checkpoint kept at step {self.last_checkpoint}" if self.last_checkpoint is not None
@@ -350,8 +358,7 @@ def train_run(store: RunStore, run_id: str, *, progress: Progress | None = None)
             store.update_run(run_id, status="running", pid=os.getpid(), device=str(device),
                              started=time.time(), error=None, finished=None)
 
-        trainer_cls = get_model_info(config["model"]).trainer_class() or Trainer
-        trainer = trainer_cls(store, run_id, config, device, info, progress, stop)
+        trainer = trainer_for(config)(store, run_id, config, device, info, progress, stop)
         status = trainer.fit()
     except (TrainingFailed, MmvizError) as err:
         error = str(err)
@@ -371,6 +378,19 @@ def train_run(store: RunStore, run_id: str, *, progress: Progress | None = None)
         _start_next(store)
     distributed.cleanup()
     return status
+
+
+UNLEARN_TRAINER = "mmviz.runs.unlearn:UnlearnTrainer"
+"""The trainer of unlearning runs, by name (it subclasses :class:`Trainer`, so it imports this module)."""
+
+
+def trainer_for(config: dict[str, Any]) -> type[Trainer]:
+    """The trainer class of a config: the unlearning trainer for an ``unlearn`` section, else the
+    model's own trainer, else :class:`Trainer`."""
+    if config.get("unlearn"):
+        module, _, attr = UNLEARN_TRAINER.partition(":")
+        return getattr(importlib.import_module(module), attr)
+    return get_model_info(config["model"]).trainer_class() or Trainer
 
 
 def _install_stop_handlers(on_stop: Callable[[], None]) -> Callable[[], None]:

@@ -5,7 +5,8 @@ A config is a plain JSON-able dict stored with the run::
     dataset, dataset_params, model, model_params,      # what to train
     steps, batch_size, lr, weight_decay, warmup_steps,  # optimisation (TRAIN_PARAMS)
     grad_clip, seed, device, amp, eval_every, eval_size, log_every, checkpoint_every,
-    name, resume
+    name, resume,
+    parent, unlearn                                     # a child run (runs/lineage.py, runs/unlearn.py)
 
 :func:`resolve_config` fills in defaults and validates everything against the dataset,
 model and training schemas, so a bad config fails before a run is created.
@@ -24,6 +25,8 @@ from mmviz.errors import ConfigError, MmvizError
 from mmviz.models.config import param, param_specs
 from mmviz.models.registry import check_compatible, get_model_info, resolve_model_params, with_legacy_params
 from mmviz.runs.devices import pick_device
+from mmviz.runs.store import check_run_id
+from mmviz.runs.unlearn_params import resolve_unlearn
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = param_specs(TrainParams)
 """The training schema (forms, ``--set train.KEY=VALUE``)."""
 
 _SPECS = {p.name: p for p in TRAIN_PARAMS}
-_TOP_KEYS = ("dataset", "dataset_params", "model", "model_params", "name", "resume")
+_TOP_KEYS = ("dataset", "dataset_params", "model", "model_params", "name", "resume", "parent", "unlearn")
 
 
 def train_defaults() -> dict[str, Any]:
@@ -93,6 +96,17 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
         "name": config.get("name"),
         "resume": bool(config.get("resume", False)),
     }
+    if config.get("parent"):
+        try:
+            out["parent"] = check_run_id(config["parent"])
+        except MmvizError as err:
+            raise ConfigError(f"parent: {err}", "parent") from None
+    if config.get("unlearn"):
+        if not out.get("parent"):
+            raise ConfigError("an unlearning run needs a parent run to forget from", "parent")
+        if not isinstance(config["unlearn"], dict):
+            raise ConfigError("unlearn must be a table of settings (concept, method, ...)", "unlearn")
+        out["unlearn"] = resolve_unlearn(config["unlearn"])
     for key, spec in _SPECS.items():
         try:
             out[key] = spec.validate(config.get(key, model_defaults.get(key, spec.default)))

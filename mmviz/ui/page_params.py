@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmviz.data.base import DatasetInfo
+from mmviz.data.trifeature_datasets import EXCLUDE_CHOICES
 from mmviz.explorer.projections import METHODS, SPECIFICITY
 from mmviz.runs.store import RunStore
+from mmviz.runs.unlearn_params import METHODS as UNLEARN_METHODS
 from mmviz.ui import (
     assimilation_lab,
+    beyond_lab,
     explore_sections,
     geometry_sections,
     hierarchy_sections,
@@ -95,6 +98,22 @@ def assimilation_url(runs: Sequence[dict[str, Any]]) -> UrlSpec:
             "flow": UrlParam(0, 0, 9999)}
 
 
+def beyond_url(runs: Sequence[dict[str, Any]]) -> UrlSpec:
+    """The Beyond pairs page: the study, each study's run (composition: the held-out-combination
+    MERU run by default; negation: the reference CLIP; unlearning: the parent and its child), the
+    composed caption's shape and colour, and the concept and method of a live unlearning run."""
+    ids = [r["id"] for r in runs] or [""]
+    return {
+        "study": UrlParam("composition", choices=list(beyond_lab.STUDIES)),
+        "run": UrlParam(default_run(runs, ("ref-meru-heldout", "ref-meru")) or "", choices=ids),
+        "neg": UrlParam(default_run(runs, ("ref-clip",)) or "", choices=ids),
+        "parent": UrlParam(default_run(runs, beyond_lab.PARENTS) or "", choices=ids),
+        "shape": UrlParam(7, 0, 9), "color": UrlParam(0, 0, 9),
+        "concept": UrlParam("color:red", choices=list(EXCLUDE_CHOICES[1:])),
+        "method": UrlParam("graddiff", choices=list(UNLEARN_METHODS)),
+    }
+
+
 def hierarchy_url() -> UrlSpec:
     """The Hierarchy lab: the hierarchy (a tree's shape, a part of WordNet) and the method."""
     return {
@@ -157,4 +176,6 @@ def page_spec(url_path: str, query: Mapping[str, str], store: RunStore,
         return lessons_url(lesson_keys)
     if url_path == "assimilation":
         return assimilation_url(assimilation_lab.ocean_runs(store))
+    if url_path == "beyond":
+        return beyond_url(beyond_lab.caption_runs(store))
     raise KeyError(url_path)

@@ -56,6 +56,9 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/assimilation.py", "Data assimilation", ":material/waves:",
               "Drifters linked to the flow by contrastive learning: retrieval, regimes and the flow given the "
               "tracks, against optimal interpolation and the exact conditional.", "assimilation", state_prefix="da."),
+    PageEntry("pages/beyond.py", "Beyond pairs", ":material/join_inner:",
+              "Composition, negation and unlearning on Trifeature captions: what pairwise alignment misses, "
+              "MERU against CLIP.", "beyond", state_prefix="beyond."),
     PageEntry("pages/lessons.py", "Lessons", ":material/school:",
               "Guided lessons for a class, step by step: hyperbolic vs Euclidean, what a contrastive loss computes, "
               "what it aligns.", "lessons", main_chart="stPageLink", state_prefix="lessons."),

@@ -142,6 +142,7 @@ def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "run": labels[run["id"]], "status": run["status"],
             "queue": f"{line[run['id']]} of {len(line)}" if run["id"] in line else "",
             "launched by": _launched_by(run, who), "dataset": run["dataset"], "model": run["model"],
+            "parent": lineage_note(run["config"]),
             "progress": 100.0 * min(run["step"] / total, 1.0) if total else 0.0,
             "steps": f"{run['step']:,} / {total:,}" if total else f"{run['step']:,}",
             "train loss": summary["loss"], "held-out R@1": summary["r1"], "zero-shot acc.": summary["zeroshot"],
@@ -149,9 +150,22 @@ def runs_frame(store: RunStore, runs: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "reference": bool(run.get("reference")),
             "error": run.get("error") or "", "id": run["id"],
         })
-    return pd.DataFrame(rows, columns=["run", "status", "queue", "launched by", "dataset", "model", "progress",
-                                       "steps", "train loss", "held-out R@1", "zero-shot acc.", "duration", "device",
-                                       "reference", "error", "id"])
+    return pd.DataFrame(rows, columns=["run", "status", "queue", "launched by", "dataset", "model", "parent",
+                                       "progress", "steps", "train loss", "held-out R@1", "zero-shot acc.", "duration",
+                                       "device", "reference", "error", "id"])
+
+
+def lineage_note(config: dict[str, Any]) -> str:
+    """What a child run is: "ref-clip − color:red (npo)", "ref-clip + negated captions"; "" otherwise."""
+    parent = config.get("parent")
+    if not parent:
+        return ""
+    unlearn = config.get("unlearn")
+    if unlearn:
+        return f"{parent} − {unlearn['concept']} ({unlearn['method']})"
+    if config.get("dataset_params", {}).get("negation", 0) > 0:
+        return f"{parent} + negated captions"
+    return f"fine-tuned from {parent}"
 
 
 def _launched_by(run: dict[str, Any], who: classroom.Viewer) -> str:
@@ -200,6 +214,8 @@ def _table(store: RunStore) -> list[str]:
             "reference": st.column_config.CheckboxColumn(
                 "reference", help="Shipped with mmviz: read-only (train a copy with “Train this again”)."),
             "error": st.column_config.TextColumn(width="medium"),
+            "parent": st.column_config.TextColumn(help="A child run starts from this run's weights (unlearning, "
+                                                       "fine-tuning with negated captions); the parent is unchanged."),
         },
     )
     note = queue_note(runs)

@@ -15,7 +15,9 @@ def test_the_gallery_ships_its_entries_and_stays_small():
     names = {run.name for run in SHIPPED}
     assert {"meru", "clip", "gauss-l2", "mammal-poincare"} <= names
     assert names <= {entry.name for entry in list_entries()}
-    assert sum(sum(run.size_bytes().values()) for run in SHIPPED) < 30e6
+    # 32 MB: the Beyond-pairs study's eight runs (gold standards, held-out triples, unlearned and
+    # negation children, ~1.1 MB each) took the gallery from 24.5 to 31.1 MB; it was 30 MB before them
+    assert sum(sum(run.size_bytes().values()) for run in SHIPPED) < 32e6
 
 
 @pytest.mark.parametrize("shipped", SHIPPED, ids=[run.name for run in SHIPPED])

@@ -39,7 +39,8 @@ from mmviz.plots.series import (
     ("eval/dist0_spearman_all_ceiling", "hierarchy"), ("eval/alignment", "sphere"),
     ("eval/uniformity_text", "sphere"), ("eval/modality_gap", "sphere"), ("train/lr", "lr"),
     ("train/grad_norm", "grad"), ("steps_per_s", "speed"), ("samples_per_s", "samples"),
-    ("logit_scale", "scale"), ("something_new", "other"),
+    ("logit_scale", "scale"), ("something_new", "other"), ("eval/forget_acc", "unlearning"),
+    ("eval/retain_acc", "unlearning"), ("eval/retain_color", "unlearning"), ("train/forget_nll", "terms"),
 ])
 def test_every_logged_metric_has_its_chart(name, group):
     assert group_of(name).key == group
@@ -55,6 +56,7 @@ def test_groups_have_distinct_keys_and_other_comes_last():
     ("eval/r1_image_to_text", "R@1 image→text"), ("eval/r5_v_to_u", "R@5 v→u"), ("eval/zeroshot_shape", "shape"),
     ("eval/dist0_level2", "level-2 captions"), ("eval/dist0_text", "all text"), ("train/loss", "loss (train)"),
     ("eval/modality_gap", "modality gap (held-out)"), ("temperature", "temperature"),
+    ("eval/forget_acc", "forget: the concept's images"), ("eval/retain_texture", "retain: texture"),
 ])
 def test_metric_labels(name, label):
     assert metric_label(name) == label
