@@ -108,7 +108,8 @@ def main() -> int:
                                  "passes": passed, **summary})
             if passed and model_name not in chosen:
                 chosen[model_name] = (method, until_chance, run_id)
-            print(f"unlearn {model_name} {method} ({'until chance' if until_chance else 'to the end'}): forget {summary['forget_acc']:.3f} (gold "
+            stops = "until chance" if until_chance else "to the end"
+            print(f"unlearn {model_name} {method} ({stops}): forget {summary['forget_acc']:.3f} (gold "
                   f"{gold_summary['forget_acc']:.3f}), retain {summary['retain_acc']:.3f} (original "
                   f"{base['retain_acc']:.3f}), MIA AUC {summary['mia_auc']:.3f}, {wall:.0f} s "
                   f"{'PASS' if passed else 'miss'}", flush=True)
