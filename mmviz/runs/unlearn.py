@@ -1,8 +1,11 @@
 """Unlearning a concept (a shape, colour or texture) from a trained image–caption run.
 
 An unlearning run is a child of the run it forgets from (:mod:`.lineage`): it starts from the
-parent's weights and trains on two kinds of pairs each step, the *forget set* (training pairs
-whose image has the concept) and the *retain set* (the others). Two documented methods:
+parent's weights and trains on two kinds of pairs each step: the *forget set*, the pairs that
+teach the concept (training images with it, captioned with its name), and the *retain set*,
+the pairs without the concept (what a model retrained without it would see). Training pairs
+with the concept whose caption does not name it ("a star" for a red star) are in neither.
+Three documented methods:
 
 * ``graddiff``, gradient difference (Liu et al., "Continual learning and private unlearning",
   CoLLAs 2022; the GradDiff baseline of TOFU, Maini et al. 2024): ascend the forget pairs' loss
@@ -21,6 +24,11 @@ Each forget pair's p is its InfoNCE softmax over the whole step's batch (forget 
 pairs as candidates), averaged over the two directions: ascending it moves a forget image away
 from its caption and towards retain captions. ``L_retain`` is the parent's own training loss on
 the retain pairs (MERU's entailment term included).
+
+With ``until_chance`` (the default) the forget term stops at the first evaluation where the
+forget accuracy is at chance (1 in 10), and the remaining steps train the retain pairs only:
+a model that never saw the concept can do no better than guess. The flag is not saved in a
+checkpoint: a resumed run starts forgetting again until the next evaluation.
 
 Held-out read-outs, logged as the run trains (the Train page draws them live):
 ``forget_acc`` (zero-shot accuracy on the concept's attribute, over held-out images with the

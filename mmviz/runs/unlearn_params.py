@@ -26,7 +26,8 @@ UNLEARN_STREAM = 91
 class UnlearnParams:
     """What to forget and how."""
 
-    concept: str = param("color:red", "choice", "The concept to forget: every training pair whose image has it.",
+    concept: str = param("color:red", "choice",
+                         "The concept to forget: its images captioned with its name are the forget set.",
                          choices=EXCLUDE_CHOICES[1:])
     method: str = param("graddiff", "choice", "Unlearning method.", choices=tuple(METHODS))
     retain_weight: float = param(1.0, "float", "λ: weight of the retain pairs' loss.", min=0.0, max=100.0)

@@ -14,7 +14,7 @@ import streamlit as st
 from mmviz.beyond import composition, negation, unlearning
 from mmviz.beyond.common import STUDY_IMAGES, is_hyperbolic, study_images
 from mmviz.data import load
-from mmviz.gallery.entries import FORGET_CONCEPT
+from mmviz.gallery.entries import FORGET_CONCEPT, get_entry
 from mmviz.runs.lineage import child_config, children, negation_changes
 from mmviz.runs.loop import load_run_model
 from mmviz.runs.store import RunStore
@@ -112,6 +112,12 @@ def gold_standard(parent: str, concept: str) -> str | None:
 
 def unlearn_launch(store: RunStore, parent: str, concept: str, method: str) -> dict[str, Any]:
     return unlearn_config(store, parent, concept=concept, method=method)
+
+
+def heldout_launch(model: str) -> dict[str, Any]:
+    """A fresh run of the held-out-combination reference config for ``model`` ("clip" or "meru")."""
+    entry = get_entry(f"{model}-heldout")
+    return {**entry.config, "name": f"{model} on 80% of the triples (live)"}
 
 
 def negation_launch(store: RunStore, parent: str) -> dict[str, Any]:

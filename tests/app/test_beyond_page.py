@@ -42,6 +42,12 @@ def test_composition_opens_on_the_heldout_meru_run(references):
     labels = [t for trace in disk["data"] for t in (trace.get("text") or [])]
     assert {"a red star", "a star", "something red"} <= set(labels)
     assert any("cone" in str(h) for trace in disk["data"] for h in (trace.get("hovertext") or []))
+    at.button[0].click().run()  # train CLIP on 80% of the triples, live
+    assert not at.exception, at.exception
+    store = RunStore()
+    (live,) = [r for r in store.list_runs() if r["name"] == "clip on 80% of the triples (live)"]
+    assert live["config"]["dataset_params"]["heldout_combinations"] is True
+    stop_recorded_runs(store)
 
 
 def test_negation_shows_the_failure_and_the_fine_tune(references):
