@@ -82,6 +82,7 @@ if study == "composition":
                                       colors=plots.SEEN_UNSEEN),
                    width="stretch", key="composition_bars")
     st.subheader("Is \"a red star\" built from \"a star\" and \"something red\"?")
+    st.caption("Pick any shape and colour: the composition, its two parents and held-out images of it.")
     c1, c2 = st.columns(2)
     shape = c1.selectbox("shape", range(10), key=P + "shape", format_func=lambda i: SHAPES[i])
     color = c2.selectbox("colour", range(10), key=P + "color", format_func=lambda i: COLORS[i])

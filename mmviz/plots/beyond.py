@@ -121,7 +121,9 @@ def composition_figure(points: pd.DataFrame, hyperbolic: bool, height: int = 520
         fig.add_trace(go.Scatter(
             x=sel.x, y=sel.y, mode="markers" if kind == "image" else "markers+text",
             text=None if kind == "image" else sel.label,
-            textposition="top center" if kind == "composition" else "bottom center", textfont=dict(size=14),
+            # the two parents' labels go either side: in CLIP all three stars can sit close together
+            textposition="bottom center" if kind == "composition" else ["middle left", "middle right"][:len(sel)],
+            textfont=dict(size=14),
             marker=dict(size=size, color=color, symbol=symbol, opacity=0.6 if kind == "image" else 1.0,
                         line=dict(color="white", width=1)),
             hovertext=[f"{lab}<br>{note}" for lab, note in zip(sel.label, sel.note)], hoverinfo="text", name=name))

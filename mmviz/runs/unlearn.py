@@ -153,6 +153,8 @@ class UnlearnTrainer(Trainer):
         super()._load_data()
         if not self.config.get("parent"):
             raise TrainingFailed("an unlearning run starts from a parent run: set parent")
+        if self.info.enabled:  # its forget/retain draws and the chance switch live on one process
+            raise TrainingFailed("an unlearning run trains on one process; start it without torchrun")
         self.settings = resolve_unlearn(self.config["unlearn"])
         meta = self.train_data.metadata
         has = concept_mask(meta, self.settings["concept"])
