@@ -43,7 +43,7 @@ def build_entry(entry: GalleryEntry, root: Path = GALLERY_DIR, device: str = "au
     with tempfile.TemporaryDirectory(prefix="mmviz-gallery-") as tmp:
         store = RunStore(tmp)
         if config.get("parent"):  # a child entry trains from its shipped parent
-            install_reference(store, config["parent"], root)
+            install_reference(store, config["parent"])  # from the shipped gallery, whatever root it builds into
         run_id = store.create_run(config, dataset=config["dataset"], model=config["model"],
                                   total_steps=config["steps"], status="running")
         start = time.perf_counter()

@@ -152,3 +152,13 @@ def test_verify_compares_metrics_but_not_timings():
     assert compare_metrics(stored, {"probe_S": 0.657, "probe_seconds": 1.6, "r1": 0.5}) == []
     assert compare_metrics(stored, {"probe_S": 0.650, "probe_seconds": 1.9}) == [
         "metric probe_S: stored 0.657, re-evaluated 0.65", "metric r1 is no longer computed"]
+
+
+def test_a_child_entry_builds_from_its_shipped_parent(tmp_path):
+    """`gallery build --only clip-unlearn-red` installs the shipped ref-clip as the parent, whatever root it
+    builds into, and the child ships its forget/retain accuracy."""
+    full = build_entry(get_entry("clip-unlearn-red"), root=tmp_path, device="cpu",
+                       overrides={"steps": 5, "eval_every": 5, "checkpoint_every": 5, "threads": 1})
+    shipped = read_shipped(tmp_path / "clip-unlearn-red")
+    assert shipped.config["parent"] == "ref-clip" and shipped.config["unlearn"]["method"] == "graddiff"
+    assert full["steps"] == 5 and 0.0 <= full["final"]["forget_acc"] <= 1.0 and "retain_acc" in full["final"]
