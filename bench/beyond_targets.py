@@ -37,7 +37,7 @@ from mmviz.gallery.build import adopt_run  # noqa: E402
 from mmviz.gallery.entries import FORGET_CONCEPT, get_entry  # noqa: E402
 from mmviz.gallery.install import install_references  # noqa: E402
 from mmviz.paths import ASSETS  # noqa: E402
-from mmviz.runs.lineage import child_config, negation_changes  # noqa: E402
+from mmviz.runs.lineage import child_config, negation_changes, negation_name  # noqa: E402
 from mmviz.runs.loop import load_run_model, train_run  # noqa: E402
 from mmviz.runs.store import RunStore  # noqa: E402
 from mmviz.runs.train_config import resolve_config  # noqa: E402
@@ -118,7 +118,7 @@ def main() -> int:
     # --- negation
     negation_rows, depth_rows, negation_runs = [], [], {}
     for model_name in MODELS:
-        run_id, wall = _train(store, child_config(store, f"ref-{model_name}", name=f"ref-{model_name} + negations",
+        run_id, wall = _train(store, child_config(store, f"ref-{model_name}", name=negation_name(f"ref-{model_name}"),
                                                   **negation_changes()))
         negation_runs[model_name] = run_id
         for label, rid in (("reference", f"ref-{model_name}"), ("fine-tuned with negations", run_id)):

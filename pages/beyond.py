@@ -16,6 +16,7 @@ from mmviz.runs.unlearn_params import METHODS  # noqa: E402
 from mmviz.ui import beyond_lab as lab  # noqa: E402
 from mmviz.ui import classroom, page_params  # noqa: E402
 from mmviz.ui.charts import show_chart  # noqa: E402
+from mmviz.ui.figure_cache import shared_figure  # noqa: E402
 from mmviz.ui.pages import page_entry  # noqa: E402
 from mmviz.ui.train_runs import get_store  # noqa: E402
 from mmviz.ui.url_state import seed_from_url, write_to_url  # noqa: E402
@@ -76,10 +77,10 @@ if study == "composition":
     if report:
         comp = pd.DataFrame(report["composition"])
         comp = comp[comp["trained on"] == "80% of triples"]
-        show_chart(plots.grouped_bars(comp.assign(model=comp.model.str.upper(), group=comp.group + " triples"),
-                                      "model", "triple", "group", title="Whole-triple zero-shot accuracy of the "
-                                      "held-out-combination runs (bench)", y_title="accuracy",
-                                      colors=plots.SEEN_UNSEEN),
+        comp = comp.assign(model=comp.model.str.upper(), group=comp.group + " triples")
+        show_chart(shared_figure(plots.grouped_bars, comp, "model", "triple", "group",
+                                 title="Whole-triple zero-shot accuracy of the held-out-combination runs (bench)",
+                                 y_title="accuracy", colors=plots.SEEN_UNSEEN),
                    width="stretch", key="composition_bars")
     st.subheader("Is \"a red star\" built from \"a star\" and \"something red\"?")
     st.caption("Pick any shape and colour: the composition, its two parents and held-out images of it.")
@@ -88,8 +89,8 @@ if study == "composition":
     color = c2.selectbox("colour", range(10), key=P + "color", format_func=lambda i: COLORS[i])
     left, right = st.columns([3, 2])
     points = lab.composition_disk(store, run_id, shape, color)
-    show_chart(plots.composition_figure(points, res["hyperbolic"]), width="stretch", key="composition_disk",
-               where=left)
+    show_chart(shared_figure(plots.composition_figure, points, res["hyperbolic"]), width="stretch",
+               key="composition_disk", where=left)
     structure = res["structure"].drop(columns="captions").rename(
         columns={"beyond_parents": "beyond its parents", "in_all_cones": "in its parents' cones",
                  "parent_depth": "parents' depth"})
@@ -143,7 +144,7 @@ elif study == "negation":
                 rows.append({"variant": label, "question": f"{direction}<br>{r.negations} negations",
                              "accuracy": r[direction]})
     frame = pd.DataFrame(rows)
-    show_chart(plots.grouped_bars(frame, "question", "accuracy", "variant", title="Which caption wins?",
+    show_chart(shared_figure(plots.grouped_bars, frame, "question", "accuracy", "variant", title="Which caption wins?",
                                   y_title="accuracy", chance=0.5, colors=plots.SEEN_UNSEEN), width="stretch",
                key="negation_bars")
     st.caption(
@@ -232,7 +233,7 @@ else:
         "concept? 0.5 = no. **Depth**: distance from the origin (MERU) or raw norm (CLIP) of its images and of the "
         "captions naming it. **Cones** (MERU): the fraction of its images inside the cone of its own level-1 "
         "caption (\"something red\"), and inside another value's (\"something blue\", …).")
-    show_chart(plots.before_after_figure(moved, concept, lab.is_hyperbolic(lab.model_of(store, parent))),
+    show_chart(shared_figure(plots.before_after_figure, moved, concept, lab.is_hyperbolic(lab.model_of(store, parent))),
                width="stretch", key="unlearning_disk")
     if report:
         rows = pd.DataFrame(report["unlearning"])

@@ -16,8 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from mmviz.data.base import PairedDataset
-from mmviz.data.captions import MAX_TOKENS, encode
+from mmviz.data.captions import MAX_TOKENS, caption_table, encode
 from mmviz.data.registry import load
+from mmviz.data.trifeature_datasets import zero_shot_prompts
 from mmviz.geometry import DEFAULT_CONE_MIN_RADIUS, HYPERBOLIC
 from mmviz.models.base import ContrastiveModel
 from mmviz.runs.evaluate import embed_all
@@ -31,6 +32,12 @@ drawn from all 1,000 attribute triples)."""
 def study_images(**params: int) -> PairedDataset:
     """The held-out image–caption pairs of :data:`STUDY_IMAGES` (cached on disk)."""
     return load("trifeature-captions", "test", **{**STUDY_IMAGES, **params})
+
+
+def prompt_texts() -> dict[str, list[str]]:
+    """The zero-shot prompts' texts per attribute, in attribute-id order ("a triangle", …)."""
+    table = caption_table()
+    return {attr: table.caption[ids].tolist() for attr, ids in zero_shot_prompts().items()}
 
 
 def vocab_size(model: ContrastiveModel) -> int:

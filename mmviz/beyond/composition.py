@@ -23,12 +23,13 @@ from mmviz.beyond.common import (
     embed_images,
     embed_texts,
     is_hyperbolic,
+    prompt_texts,
     scores,
     tangent,
 )
 from mmviz.data.base import PairedDataset
 from mmviz.data.captions import caption_table, caption_text
-from mmviz.data.trifeature_datasets import is_test_combination, zero_shot_prompts
+from mmviz.data.trifeature_datasets import is_test_combination
 from mmviz.models.base import ContrastiveModel
 
 ATTRS = ("shape", "texture", "color")
@@ -42,7 +43,7 @@ def combination_accuracy(model: ContrastiveModel, data: PairedDataset) -> pd.Dat
     unseen = is_test_combination(shape, texture, color)
     images = embed_images(model, data.modalities["image"]).points
     table = caption_table()
-    prompts = {attr: table.caption[ids].tolist() for attr, ids in zero_shot_prompts().items()}
+    prompts = prompt_texts()
     rows = []
     per_attr = {}
     for attr, texts in prompts.items():

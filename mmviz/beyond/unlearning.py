@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import log_softmax
 from sklearn.metrics import roc_auc_score
 
 from mmviz.beyond.common import (
@@ -27,39 +28,26 @@ from mmviz.beyond.common import (
     embed_images,
     embed_texts,
     is_hyperbolic,
+    prompt_texts,
     scores,
     tangent,
 )
 from mmviz.data.base import PairedDataset
 from mmviz.data.captions import caption_table
-from mmviz.data.trifeature_datasets import parse_concept, zero_shot_prompts
+from mmviz.data.trifeature_datasets import parse_concept
 from mmviz.models.base import ContrastiveModel
+from mmviz.runs.evaluate import prepare_eval_set
+from mmviz.runs.unlearn import concept_accuracy, concept_mask, zero_shot_predictions
 
 MIA_PAIRS = 400
 """Forget-set training pairs and held-out pairs per membership test (the smaller side decides)."""
-
-
-def _prompt_texts() -> dict[str, list[str]]:
-    table = caption_table()
-    return {attr: table.caption[ids].tolist() for attr, ids in zero_shot_prompts().items()}
-
-
-def concept_rows(meta: pd.DataFrame, concept: str, *, named: bool = False) -> np.ndarray:
-    """Rows whose image has the concept (and, with ``named``, whose caption names it): (N,) bool."""
-    attr, value = parse_concept(concept)
-    rows = meta[f"{attr}_id"].to_numpy() == value
-    if named and f"names_{attr}" in meta:
-        rows &= meta[f"names_{attr}"].to_numpy(dtype=bool)
-    return rows
 
 
 @torch.no_grad()
 def caption_log_probs(model: ContrastiveModel, images: Embedded, caption_ids: np.ndarray,
                       captions: Embedded) -> np.ndarray:
     """log p(own caption | image) among all captions, with the model's temperature: (N,)."""
-    logits = float(model.scale()) * scores(model, images.points, captions.points)
-    logits -= logits.max(axis=1, keepdims=True)
-    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    log_p = log_softmax(float(model.scale()) * scores(model, images.points, captions.points), axis=1)
     return log_p[np.arange(len(caption_ids)), caption_ids]
 
 
@@ -70,7 +58,7 @@ def membership_auc(model: ContrastiveModel, train: PairedDataset, test: PairedDa
     table_emb = embed_texts(model, caption_table().caption.tolist())
     values = []
     for data in (train, test):
-        rows = np.flatnonzero(concept_rows(data.metadata, concept, named=True))[:pairs]
+        rows = np.flatnonzero(concept_mask(data.metadata, concept, named=True))[:pairs]
         if len(rows) == 0:
             return float("nan")
         emb = embed_images(model, data.modalities["image"][rows])
@@ -91,21 +79,11 @@ def unlearning_summary(model: ContrastiveModel, test: PairedDataset, concept: st
     """The study's numbers for one model (see the module docstring); ``mia_auc`` needs ``train``,
     the training split the forget set came from (the original run's, also for its gold standard)."""
     attr, value = parse_concept(concept)
-    meta = test.metadata
-    has = concept_rows(meta, concept)
+    has = concept_mask(test.metadata, concept)
     images = embed_images(model, test.modalities["image"])
-    prompts = _prompt_texts()
-    out: dict[str, float] = {}
-    per = {}
-    for task, texts in prompts.items():
-        emb = embed_texts(model, texts)
-        pred = scores(model, images.points, emb.points).argmax(1)
-        truth = meta[f"{task}_id"].to_numpy()
-        if task == attr:
-            out["forget_acc"] = float(np.mean(pred[has] == truth[has]))
-        per[task] = float(np.mean(pred[~has] == truth[~has]))
-    out.update({f"retain_{k}": v for k, v in per.items()})
-    out["retain_acc"] = float(np.mean(list(per.values())))
+    # forget and retain accuracy as the unlearning runs log them, over the whole held-out split
+    ev = prepare_eval_set(test, len(test))
+    out: dict[str, float] = concept_accuracy(zero_shot_predictions(model, ev, torch.device("cpu")), ev, concept)
     out["depth_concept_images"] = float(images.depth[has].mean())
     out["depth_other_images"] = float(images.depth[~has].mean())
     table = caption_table()
@@ -113,7 +91,7 @@ def unlearning_summary(model: ContrastiveModel, test: PairedDataset, concept: st
     cap = embed_texts(model, table.caption[named].tolist())
     out["depth_concept_captions"] = float(cap.depth.mean())
     if is_hyperbolic(model):
-        level1 = prompts[attr]
+        level1 = prompt_texts()[attr]
         apex = embed_texts(model, level1).points
         out.update(cone_fractions(cone_membership(model, apex, images.points[has]), value))
     if train is not None:
@@ -128,10 +106,10 @@ def before_after_points(before: ContrastiveModel, after: ContrastiveModel, test:
     "caption"), group (the concept, or "other"), label, x, y, depth."""
     attr, value = parse_concept(concept)
     meta = test.metadata
-    has = concept_rows(meta, concept)
+    has = concept_mask(meta, concept)
     rng = np.random.default_rng(0)
     pick = np.r_[rng.permutation(np.flatnonzero(has))[:per_group], rng.permutation(np.flatnonzero(~has))[:per_group]]
-    texts = _prompt_texts()[attr]
+    texts = prompt_texts()[attr]
     frames, vectors, depths = [], [], []
     for name, model in (("before", before), ("after", after)):
         img = embed_images(model, test.modalities["image"][pick])

@@ -11,7 +11,7 @@ from typing import Any
 
 from mmviz.errors import MmvizError
 from mmviz.runs.comm_presets import study_run
-from mmviz.runs.lineage import derive_config, negation_changes
+from mmviz.runs.lineage import derive_config, negation_changes, negation_name
 from mmviz.runs.unlearn_params import unlearn_changes, unlearn_name
 
 CAPTIONS_DATA = {"n": 50_000, "n_test": 2000, "size": 32}
@@ -59,7 +59,7 @@ def _unlearn_run(model: str, method: str, until_chance: bool) -> dict[str, Any]:
 
 def _negation_run(model: str) -> dict[str, Any]:
     """A child of reference run ``model`` fine-tuned with 30% negated captions."""
-    return derive_config(_captions_run(model, 2500), f"ref-{model}", name=f"ref-{model} + negations",
+    return derive_config(_captions_run(model, 2500), f"ref-{model}", name=negation_name(f"ref-{model}"),
                          **negation_changes())
 
 

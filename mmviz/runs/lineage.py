@@ -46,6 +46,11 @@ NEGATION_FRACTION = 0.3
 """Share of training captions negated when a run is fine-tuned with negated captions."""
 
 
+def negation_name(parent_id: str) -> str:
+    """The name of a negation fine-tune of ``parent_id``."""
+    return f"{parent_id} + negations"
+
+
 def negation_changes(steps: int = 400) -> dict[str, Any]:
     """The config keys a negation fine-tune changes: 30% negated captions, 400 steps at 1e-3."""
     return {"dataset_params": {"negation": NEGATION_FRACTION}, "steps": steps, "lr": 1e-3, "warmup_steps": 20,

@@ -59,10 +59,14 @@ from mmviz.runs.train_config import resolve_config
 from mmviz.runs.unlearn_params import CHANCE, UNLEARN_STREAM, resolve_unlearn, unlearn_changes, unlearn_name
 
 
-def concept_mask(meta: Any, concept: str) -> np.ndarray:
-    """Which rows (images) have the concept: (N,) bool from ``<attribute>_id`` columns."""
+def concept_mask(meta: Any, concept: str, *, named: bool = False) -> np.ndarray:
+    """Which rows (images) have the concept: (N,) bool from ``<attribute>_id`` columns. With
+    ``named``, only those whose caption also names it (``names_<attribute>``): the forget set."""
     attr, value = parse_concept(concept)
-    return meta[f"{attr}_id"].to_numpy() == value
+    rows = meta[f"{attr}_id"].to_numpy() == value
+    if named and f"names_{attr}" in meta:
+        rows &= meta[f"names_{attr}"].to_numpy(dtype=bool)
+    return rows
 
 
 @torch.no_grad()
@@ -156,13 +160,12 @@ class UnlearnTrainer(Trainer):
         if self.info.enabled:  # its forget/retain draws and the chance switch live on one process
             raise TrainingFailed("an unlearning run trains on one process; start it without torchrun")
         self.settings = resolve_unlearn(self.config["unlearn"])
-        meta = self.train_data.metadata
-        has = concept_mask(meta, self.settings["concept"])
-        attr, _ = parse_concept(self.settings["concept"])
-        names = meta[f"names_{attr}"].to_numpy(dtype=bool) if f"names_{attr}" in meta else np.ones(len(meta), bool)
+        meta, concept = self.train_data.metadata, self.settings["concept"]
+        has = concept_mask(meta, concept)
         # forget: the pairs that teach the concept (its images, captioned with its name);
         # retain: the pairs the gold standard trains on (images without it)
-        self.forget_index, self.retain_index = np.flatnonzero(has & names), np.flatnonzero(~has)
+        self.forget_index = np.flatnonzero(concept_mask(meta, concept, named=True))
+        self.retain_index = np.flatnonzero(~has)
         if len(self.forget_index) == 0 or len(self.retain_index) == 0:
             raise TrainingFailed(f"the training split has no pairs {'with' if not has.any() else 'without'} "
                                  f"{self.settings['concept']}; nothing to unlearn")
@@ -190,7 +193,7 @@ class UnlearnTrainer(Trainer):
 
     def _loss(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
         if self.settings["method"] == "relabel":
-            text_side = 1 if b.dtype == torch.int64 else 0
+            text_side = next(i for i, spec in enumerate(self.model.inputs) if spec.kind == "text")
             rng = np.random.default_rng([self.params.seed, self.step, UNLEARN_STREAM, 1])
             pair = [a, b]
             pair[text_side] = torch.cat([relabel_tokens(pair[text_side][:self.n_forget], self.settings["concept"], rng),

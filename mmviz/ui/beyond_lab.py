@@ -15,7 +15,7 @@ from mmviz.beyond import composition, negation, unlearning
 from mmviz.beyond.common import STUDY_IMAGES, is_hyperbolic, study_images
 from mmviz.data import load
 from mmviz.gallery.entries import FORGET_CONCEPT, get_entry
-from mmviz.runs.lineage import child_config, children, negation_changes
+from mmviz.runs.lineage import child_config, children, negation_changes, negation_name
 from mmviz.runs.loop import load_run_model
 from mmviz.runs.store import RunStore
 from mmviz.runs.unlearn import unlearn_config
@@ -121,4 +121,4 @@ def heldout_launch(model: str) -> dict[str, Any]:
 
 
 def negation_launch(store: RunStore, parent: str) -> dict[str, Any]:
-    return child_config(store, parent, name=f"{parent} + negations", **negation_changes())
+    return child_config(store, parent, name=negation_name(parent), **negation_changes())
