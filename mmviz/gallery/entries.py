@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmviz.errors import MmvizError
+from mmviz.runs.comm3_presets import STUDY_STEPS, triples_run
 from mmviz.runs.comm_presets import study_run
 from mmviz.runs.lineage import derive_config, negation_changes, negation_name
 from mmviz.runs.unlearn_params import unlearn_changes, unlearn_name
@@ -99,6 +100,11 @@ def _study_run(model: str, biased: bool, steps: int, **model_params: Any) -> dic
     return {**study_run(model, biased, steps, minutes=15, **model_params), "device": "auto"}
 
 
+def _triples_run(model: str, biased: bool, **model_params: Any) -> dict[str, Any]:
+    """A run of the three-modality study as ``bench/triples_targets.py`` trains it."""
+    return {**triples_run(model, biased, STUDY_STEPS[model], **model_params), "device": "auto"}
+
+
 ENTRIES: tuple[GalleryEntry, ...] = (
     GalleryEntry("meru", "MERU on Trifeature captions",
                  "Hyperbolic: generic captions (\"a red thing\") sit near the centre, specific ones "
@@ -166,6 +172,24 @@ ENTRIES: tuple[GalleryEntry, ...] = (
     GalleryEntry("comm-two-view", "CoMM ablation: the two-view term only (biased pairs)",
                  "Without the per-modality terms: compare when synergy appears.",
                  _study_run("comm", True, 2116, modality_terms=False), ("interactions",)),
+    GalleryEntry("comm3-biased", "CoMM n = 3 on biased triples (probed for both synergies)",
+                 "Two images and a tone; in training both relations always hold: does the fused "
+                 "embedding keep the synergy of two and of all three?", _triples_run("comm3", True), ("interactions",)),
+    GalleryEntry("comm3-unbiased", "CoMM n = 3 on unbiased triples (probed for redundancy and uniqueness)",
+                 "The shape everyone shows and each modality's own texture or rhythm.",
+                 _triples_run("comm3", False), ("interactions",)),
+    GalleryEntry("pairwise3-biased", "Pairwise alignment of three modalities, biased triples",
+                 "InfoNCE over the three pairs.", _triples_run("pairwise3", True), ("interactions",)),
+    GalleryEntry("pairwise3-unbiased", "Pairwise alignment of three modalities, unbiased triples",
+                 "InfoNCE over the three pairs: what does a pair not share?", _triples_run("pairwise3", False),
+                 ("interactions",)),
+    GalleryEntry("anchor3-biased", "Anchor alignment to image 1, biased triples",
+                 "Image 2 and the tone each aligned to image 1.", _triples_run("anchor3", True), ("interactions",)),
+    GalleryEntry("anchor3-unbiased", "Anchor alignment to image 1, unbiased triples",
+                 "Image 2 and the tone each aligned to image 1.", _triples_run("anchor3", False), ("interactions",)),
+    GalleryEntry("comm3-two-view", "CoMM n = 3 ablation: the two-view term only (biased triples)",
+                 "Without the three masked-view terms.", _triples_run("comm3", True, masked_terms=""),
+                 ("interactions",)),
     GalleryEntry("mammal-poincare", "WordNet mammals in the 2-D Poincaré disk",
                  "Trained over the transitive closure: generic synsets near the centre, leaves at the rim.",
                  _mammal_run("reference mammals, Poincaré 2-D", "poincare-embed"), ("hierarchy", "explorer")),

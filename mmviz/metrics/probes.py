@@ -86,15 +86,15 @@ def _fit_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
     return float(balanced_accuracy_score(y_test, clf.predict(scaler.transform(x_test))))
 
 
-def synergy_balanced_subset(meta: pd.DataFrame, seed: int = 0) -> np.ndarray:
-    """Indices of a subset with as many S = 1 as S = 0 pairs in every (shape, colour 2) cell.
-
-    meta: the pairs' metadata (``shape1_id``, ``color2_id``, ``synergy``). Returns sorted int64.
+def synergy_balanced_subset(meta: pd.DataFrame, seed: int = 0, label: str = "synergy",
+                            cells: tuple[str, str] = ("shape1_id", "color2_id")) -> np.ndarray:
+    """Indices of a subset with as many ``label`` = 1 as = 0 rows in every cell of ``cells``
+    (by default: S in every (shape, colour 2) cell of the pairs). Returns sorted int64.
     """
     rng = np.random.default_rng(seed)
     keep = []
-    for _, cell in meta.groupby(["shape1_id", "color2_id"]).indices.items():
-        s = meta["synergy"].to_numpy()[cell]
+    for _, cell in meta.groupby(list(cells)).indices.items():
+        s = meta[label].to_numpy()[cell]
         pos, neg = cell[s == 1], cell[s == 0]
         k = min(len(pos), len(neg))
         if k:

@@ -36,6 +36,7 @@ out the positive (the leak MoCo's shuffled BN avoids needs keys normalised apart
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,7 +138,22 @@ class CommConfig(CrossConfig):
 
 # --- shared parts ------------------------------------------------------------------------------
 
-def _mlp(width: int, hidden: int, out: int) -> nn.Sequential:
+@torch.no_grad()
+def batched_features(model: nn.Module, fn: Callable[..., Tensor], inputs: Sequence[Tensor],
+                     device: torch.device | str = "cpu") -> np.ndarray:
+    """``fn`` on consecutive batches of :data:`PROBE_BATCH` rows of every input (moved to
+    ``device``), with ``model`` in eval mode: (N, F) float64 array."""
+    was = model.training
+    model.eval()
+    try:
+        out = [fn(*(x[i:i + PROBE_BATCH].to(device) for x in inputs)).float().cpu()
+               for i in range(0, len(inputs[0]), PROBE_BATCH)]
+    finally:
+        model.train(was)
+    return torch.cat(out).double().numpy()
+
+
+def mlp_head(width: int, hidden: int, out: int) -> nn.Sequential:
     """Projection head: Linear → LayerNorm → ReLU → Linear."""
     return nn.Sequential(nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.ReLU(inplace=True),
                          nn.Linear(hidden, out))
@@ -175,17 +191,9 @@ class _PairsModel(Clip):
         """The representation the probes read, for one batch of pairs: (B, F) float32."""
         raise NotImplementedError
 
-    @torch.no_grad()
     def probe_features(self, a: Tensor, b: Tensor, device: torch.device | str = "cpu") -> np.ndarray:
         """Probe representation of every pair, in batches, in eval mode: (N, F) float64 array."""
-        was = self.training
-        self.eval()
-        try:
-            out = [self.probe_pairs(a[i:i + PROBE_BATCH].to(device), b[i:i + PROBE_BATCH].to(device)).float().cpu()
-                   for i in range(0, len(a), PROBE_BATCH)]
-        finally:
-            self.train(was)
-        return torch.cat(out).double().numpy()
+        return batched_features(self, self.probe_pairs, (a, b), device)
 
     def extra_eval(self, ev: Any, za: Tensor, zb: Tensor, device: torch.device) -> dict[str, float]:
         """``probe_R``, ``probe_U1``, ``probe_U2``, ``probe_S`` (fractions) and ``probe_seconds``."""
@@ -232,7 +240,7 @@ class CrossSelf(Cross):
     def __init__(self, inputs: tuple[ModalitySpec, ModalitySpec], config: CrossSelfConfig) -> None:
         super().__init__(inputs, config)
         self.self_heads = nn.ModuleList(
-            _mlp(self.encoders[side][0].width, config.head_hidden, config.dim) for side in range(2))
+            mlp_head(self.encoders[side][0].width, config.head_hidden, config.dim) for side in range(2))
 
     def forward(self, a: Tensor, b: Tensor) -> dict[str, Tensor]:
         n = len(a)
@@ -281,7 +289,7 @@ class Comm(_PairsModel):
                                            norm_first=True)
         self.fusion = nn.TransformerEncoder(layer, config.fusion_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
-        self.head = _mlp(d, config.head_hidden, config.dim)
+        self.head = mlp_head(d, config.head_hidden, config.dim)
 
     @torch.no_grad()
     def _cells(self, spec: ModalitySpec) -> int:

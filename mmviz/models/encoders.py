@@ -94,6 +94,32 @@ class ConvEncoder(nn.Module):
         return self.features(x - 0.5).mean(dim=(2, 3))
 
 
+class SignalEncoder(nn.Module):
+    """1-D conv → norm → ReLU blocks with 2× max-pooling between them, for signals (a tone):
+    (B, L) float → (B, width) by global average pooling; :attr:`features` gives the map
+    (B, width, L') before pooling. Kernel 5, padding 2; ``norm`` as :class:`ConvEncoder`'s."""
+
+    def __init__(self, widths: tuple[int, ...], groups: int = 8, norm: CnnNorm = "batch") -> None:
+        super().__init__()
+        if norm not in CNN_NORMS:
+            raise ValueError(f"norm must be one of {', '.join(CNN_NORMS)}, got {norm!r}")
+        layers: list[nn.Module] = [nn.Unflatten(1, (1, -1))]
+        channels = 1
+        for i, width in enumerate(widths):
+            layers += [nn.Conv1d(channels, width, 5, padding=2, bias=False),
+                       nn.GroupNorm(_group_count(width, groups), width) if norm == "group" else nn.BatchNorm1d(width)]
+            if i < len(widths) - 1:
+                layers.append(nn.MaxPool1d(2))
+            layers.append(nn.ReLU(inplace=True))
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.width = channels
+
+    def forward(self, signal: Tensor) -> Tensor:
+        """signal: (B, L) float → features (B, width)."""
+        return self.features(signal.float()).mean(dim=2)
+
+
 class MLPEncoder(nn.Module):
     """Linear → LayerNorm → GELU blocks: (B, D) → (B, width); width = D without blocks."""
 

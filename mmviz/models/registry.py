@@ -44,6 +44,9 @@ class ModelInfo:
     legacy_params: tuple[tuple[str, Any], ...] = ()
     """Parameters added after runs were stored, with the value those runs had: a *stored* config
     that leaves one out gets this value, not today's default (its checkpoint was built so)."""
+    modalities: int = 2
+    """How many of a dataset's modalities the model aligns (its first ones, in order): the
+    encoders it builds and the tensors a training step hands :meth:`forward`."""
 
     def trainer_class(self) -> type | None:
         """The custom trainer class, or None for the standard loop."""
@@ -80,10 +83,12 @@ _REGISTRY: dict[str, ModelInfo] = {
 
 _PLUGINS: tuple[str, ...] = (
     "mmviz.models.comm",
+    "mmviz.models.comm3",
     "mmviz.gaussian.models",
     "mmviz.ocean.models",
     "mmviz.gaussian.presets",
     "mmviz.runs.comm_presets",
+    "mmviz.runs.comm3_presets",
     "mmviz.trees.models",
 )
 """Modules that register more models, presets and trainers when imported, loaded by name on the
@@ -123,7 +128,8 @@ def models_for(dataset: str) -> list[ModelInfo]:
 
     info = get_info(dataset)
     paired = info.kind != "hierarchy" and len(info.modalities) >= 2
-    return [m for m in list_models() if dataset in m.datasets or (not m.datasets and paired)]
+    return [m for m in list_models() if (dataset in m.datasets or (not m.datasets and paired))
+            and (m.modalities <= 2 or len(info.modalities) >= m.modalities)]
 
 
 def check_compatible(model: str, dataset: str) -> None:
@@ -175,26 +181,30 @@ def with_legacy_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return {**dict(info.legacy_params if info else ()), **params}
 
 
-def model_inputs(data: PairedDataset) -> tuple[ModalitySpec, ModalitySpec]:
-    """The encoder inputs of a dataset's pair: image, text (with the vocabulary size) or vector."""
+def model_inputs(data: PairedDataset, count: int = 2) -> tuple[ModalitySpec, ...]:
+    """The encoder inputs of a dataset's first ``count`` modalities (its pair by default): image,
+    text (with the vocabulary size) or vector."""
     vocab = data.extras.get("vocab")
+    names = tuple(data.modalities)[:count]
+    if len(names) < count:
+        raise MmvizError(f"the model aligns {count} modalities; dataset {data.name!r} has {len(names)}")
     specs = []
-    for name in data.pair:
+    for name in names:
         array = np.asarray(data.modalities[name])
         try:
             specs.append(describe_modality(name, array, len(vocab) if vocab is not None else None))
         except ValueError as err:
             raise MmvizError(str(err)) from None
-    return specs[0], specs[1]
+    return tuple(specs)
 
 
-def build_model(name: str, inputs: tuple[ModalitySpec, ModalitySpec] | PairedDataset,
+def build_model(name: str, inputs: tuple[ModalitySpec, ...] | PairedDataset,
                 **cfg: Any) -> ContrastiveModel:
     """Model ``name`` for two modalities, configured by ``cfg`` (validated; unknown key →
     MmvizError naming it). ``inputs``: the pair's :class:`ModalitySpec` or a dataset."""
     info = get_model_info(name)
     if isinstance(inputs, PairedDataset):
-        inputs = model_inputs(inputs)
+        inputs = model_inputs(inputs, info.modalities)
     config = info.config_cls(**resolve_model_params(name, cfg))
     return info.model_cls(inputs, config)
 

@@ -32,7 +32,7 @@ from torch import nn
 from mmviz.data.embeddings_io import save_embeddings
 from mmviz.data.registry import load, view_renderer
 from mmviz.errors import MmvizError
-from mmviz.models.registry import build_model, get_model_info, model_inputs
+from mmviz.models.registry import build_model, get_model_info
 from mmviz.runs import distributed, runner
 from mmviz.runs.checkpoint import load_checkpoint, save_checkpoint
 from mmviz.runs.devices import pick_device
@@ -139,7 +139,8 @@ class Trainer:
     def _load_data(self) -> None:
         name, data_params = self.config["dataset"], self.config["dataset_params"]
         self.train_data = load(name, "train", **data_params)
-        self.pair = self.train_data.pair
+        # the modalities a step hands the model: the pair, or more for models that align more
+        self.aligned = tuple(self.train_data.modalities)[:get_model_info(self.config["model"]).modalities]
         n, batch = len(self.train_data), self.params.batch_size
         if batch > n:
             raise TrainingFailed(f"batch size {batch} is larger than the training set ({n} pairs)")
@@ -147,14 +148,14 @@ class Trainer:
             raise TrainingFailed(f"batch size {batch} does not split over {self.info.world_size} processes")
         tensors = self.train_data.torch_dataset().tensors
         on_device = self.device.type != "cpu"  # copy once: indexing on the GPU beats a copy per step
-        self.train_tensors = [tensors[m].to(self.device) if on_device else tensors[m] for m in self.pair]
+        self.train_tensors = [tensors[m].to(self.device) if on_device else tensors[m] for m in self.aligned]
         self.eval_set = None
         if self.info.is_main:
             self.eval_set = prepare_eval_set(load(name, "test", **data_params), self.params.eval_size)
 
     def _build(self) -> None:
         torch.manual_seed(self.params.seed)
-        self.model = build_model(self.config["model"], model_inputs(self.train_data),
+        self.model = build_model(self.config["model"], self.train_data,
                                  **self.config["model_params"]).to(self.device)
         self.model.see_training_data(self.train_tensors)
         # CLIP's AdamW settings: β2 = 0.98 and eps = 1e-6 keep updates bounded when a
@@ -199,7 +200,7 @@ class Trainer:
         if self._render_views is not None:
             rng = np.random.default_rng([self.params.seed, step, self.info.rank, RENDER_STREAM])
             fresh = self._render_views(self.train_data, idx, self._fresh_views, rng)
-            return [torch.from_numpy(fresh[m]).to(self.device) for m in self.pair]
+            return [torch.from_numpy(fresh[m]).to(self.device) for m in self.aligned]
         idx = torch.as_tensor(idx)
         if self.device.type != "cpu":
             idx = idx.to(self.device)
@@ -210,9 +211,8 @@ class Trainer:
         lr = lr_at(step, self.params)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        a, b = self._batch(step)
         with self.autocast():
-            out = self._loss(a, b)
+            out = self._loss(*self._batch(step))
         loss = out["loss"]
         values = {f"train/{k}": float(v.detach()) for k, v in out.items()}
         if distributed.agree_flags([not math.isfinite(values["train/loss"])], self.device)[0]:
@@ -228,9 +228,10 @@ class Trainer:
         values.update({"train/lr": lr, "train/grad_norm": grad_norm})
         return values
 
-    def _loss(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The step's loss terms for a batch (``loss`` is optimised): the model's own."""
-        return self.forward_model(a, b)
+    def _loss(self, *batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The step's loss terms for a batch, one tensor per aligned modality (``loss`` is
+        optimised): the model's own."""
+        return self.forward_model(*batch)
 
     def _nan_message(self, what: str, step: int, lr: float) -> str:
         kept = (f"last good checkpoint kept at step {self.last_checkpoint}" if self.last_checkpoint is not None
@@ -437,6 +438,6 @@ def model_from_checkpoint(config: dict[str, Any], run_dir: Path, device: torch.d
         raise MmvizError(f"no checkpoint in {run_dir}")
     # The held-out split has the same modalities (shapes, vocabulary) and is much smaller.
     test = load(config["dataset"], "test", **config["dataset_params"])
-    model = build_model(config["model"], model_inputs(test), **config["model_params"]).to(device)
+    model = build_model(config["model"], test, **config["model_params"]).to(device)
     model.load_state_dict(loaded[0])
     return model.eval()

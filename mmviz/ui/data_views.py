@@ -19,6 +19,7 @@ from mmviz.data.ocean import stream_on_grid
 from mmviz.errors import MmvizError
 from mmviz.geometry.constants import GEOMETRY_NAMES
 from mmviz.plots import data_views as plots
+from mmviz.plots import interactions as interaction_plots
 from mmviz.plots import ocean as ocean_plots
 from mmviz.plots.images import image_grid
 from mmviz.ui.charts import show_chart
@@ -93,6 +94,44 @@ def trifeature_pairs(data, key: str = "") -> None:
         "- **Synergy**: the label *S* is 1 when the colour of image 2 is the one the table assigns to "
         "the texture of image 1 — neither image alone can tell.\n\n"
         f"This split: {meta['synergy'].mean():.0%} of pairs satisfy the mapping."
+    )
+
+
+def _triples_grid(data):
+    meta = data.metadata
+    n = min(len(meta), 8)
+    pairs = np.empty((2 * n,) + data.modalities["image1"].shape[1:], dtype=np.uint8)
+    pairs[0::2], pairs[1::2] = data.modalities["image1"][:n], data.modalities["image2"][:n]
+    hover, labels = [], []
+    for i, r in meta.head(n).iterrows():
+        for k in (1, 2):
+            hover.append(f"example {i + 1}, image {k}: {r[f'color{k}']} {r[f'texture{k}']} {r['shape']}<br>"
+                         f"tone: {r['pitch']}, {r['rhythm']}, {r['bass']}<br>"
+                         f"S1 = {r['synergy12']}, S2 = {r['synergy123']}")
+        labels += [f"{i + 1}: {r['texture1']}", f"{r['color2']} · S1={r['synergy12']}"]
+    return image_grid(pairs, hover, ncols=8, labels=labels, col_titles=["image 1", "image 2"] * 4,
+                      title="Triples: images 1 and 2 (the tones below); same shape (R), own textures (U)")
+
+
+def _triples_tones(data):
+    meta = data.metadata
+    titles = [f"tone {i + 1}: {r['pitch']}, {r['bass']}<br>{r['rhythm']} · S2 = {r['synergy123']}"
+              for i, r in meta.head(4).iterrows()]
+    return interaction_plots.tone_figure(data.modalities["tone"][:4], titles, cols=2)
+
+
+def trifeature_triples(data, key: str = "") -> None:
+    meta = data.metadata
+    show_chart(shared(key, "grid", lambda: _triples_grid(data)), width="stretch", key="grid")
+    show_chart(shared(key, "tones", lambda: _triples_tones(data)), width="stretch", key="tones")
+    st.markdown(
+        "- **Redundancy**: the *shape* of both images is the tone's *pitch* (shape k ↔ pitch k).\n"
+        "- **Uniqueness**: image 1's texture, image 2's texture, the tone's rhythm (which four of its "
+        "eight beats sound, looped from any start).\n"
+        f"- **Synergy of two** (S1): {data.extras['s1_rule']} (the mapping of trifeature-pairs).\n"
+        f"- **Synergy of three** (S2): {data.extras['s2_rule']}: no two modalities can tell.\n\n"
+        f"This split: S1 holds for {meta['synergy12'].mean():.0%} of examples, S2 for "
+        f"{meta['synergy123'].mean():.0%}."
     )
 
 
@@ -201,6 +240,7 @@ def ocean(data, key: str = "") -> None:
 
 VIEWS = {"ocean-drifters": ocean,
          "trifeature": trifeature, "trifeature-pairs": trifeature_pairs, "trifeature-captions": trifeature_captions,
+         "trifeature-triples": trifeature_triples,
          "gaussian": gaussian, "digits": digits}
 
 

@@ -22,6 +22,7 @@ from mmviz.ui import (
     explore_sections,
     geometry_sections,
     hierarchy_sections,
+    interactions3_runs,
     interactions_runs,
     similarity_cache,
     similarity_sections,
@@ -124,9 +125,15 @@ def hierarchy_url() -> UrlSpec:
     }
 
 
-def interactions_url(runs: Sequence[interactions_runs.StudyRun]) -> UrlSpec:
-    """The Interactions page: ``?runs=id1,id2``, the selected runs of the study."""
-    return {"runs": UrlList(choices=[r.id for r in runs])}
+INTERACTION_STUDIES = {"two": "Two modalities (CoMM's study)", "three": "Three modalities (n = 3)"}
+
+
+def interactions_url(runs: Sequence[interactions_runs.StudyRun],
+                     runs3: Sequence[interactions3_runs.TripleRun] = ()) -> UrlSpec:
+    """The Interactions page: ``?study=two|three``, and the selected runs of each study
+    (``runs=id1,id2`` for two modalities, ``runs3=…`` for three)."""
+    return {"study": UrlParam("two", choices=list(INTERACTION_STUDIES)),
+            "runs": UrlList(choices=[r.id for r in runs]), "runs3": UrlList(choices=[r.id for r in runs3])}
 
 
 def train_view_url() -> UrlSpec:
@@ -171,7 +178,7 @@ def page_spec(url_path: str, query: Mapping[str, str], store: RunStore,
     if url_path == "hierarchy":
         return hierarchy_url()
     if url_path == "interactions":
-        return interactions_url(interactions_runs.study_runs(store))
+        return interactions_url(interactions_runs.study_runs(store), interactions3_runs.triple_runs(store))
     if url_path == "lessons":
         return lessons_url(lesson_keys)
     if url_path == "assimilation":

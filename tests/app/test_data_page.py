@@ -16,7 +16,8 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "data.py")
 def test_each_dataset_has_a_view(name):
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["dataset"] = name
-    small = {"trifeature-pairs": {"n_train": 200, "n_test": 64}, "trifeature-captions": {"n": 300, "n_test": 100}}
+    small = {"trifeature-pairs": {"n_train": 200, "n_test": 64}, "trifeature-captions": {"n": 300, "n_test": 100},
+             "trifeature-triples": {"n_train": 200, "n_test": 64}}
     for key, value in small.get(name, {}).items():
         at.session_state[f"params.{name}.{key}"] = value
     at.run()
@@ -46,3 +47,16 @@ def test_bad_parameter_combination_shows_a_message_not_a_traceback():
     at.run()
     assert not at.exception
     assert at.error and "k" in at.error[0].value
+
+
+def test_triples_view_shows_images_and_tones():
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["dataset"] = "trifeature-triples"
+    at.session_state["params.trifeature-triples.n_train"] = 100
+    at.run()
+    assert not at.exception, at.exception
+    hover = figure(at, "grid")["data"][1]["hovertext"]
+    assert len(hover) == 16 and "tone: pitch" in hover[0] and "S2 = 1" in hover[0]  # biased training split
+    tones = figure(at, "tones")
+    assert len(tones["data"]) == 4 and "rhythm 0" in tones["layout"]["annotations"][0]["text"]
+    assert any("S1 holds for 100%" in m.value for m in at.markdown)

@@ -15,9 +15,10 @@ def test_the_gallery_ships_its_entries_and_stays_small():
     names = {run.name for run in SHIPPED}
     assert {"meru", "clip", "gauss-l2", "mammal-poincare"} <= names
     assert names <= {entry.name for entry in list_entries()}
-    # 32 MB: the Beyond-pairs study's eight runs (gold standards, held-out triples, unlearned and
-    # negation children, ~1.1 MB each) took the gallery from 24.5 to 31.1 MB; it was 30 MB before them
-    assert sum(sum(run.size_bytes().values()) for run in SHIPPED) < 32e6
+    # 46 MB: the three-modality study's seven runs (CoMM n = 3 2.7 MB each, pairwise and anchor 1.4 MB)
+    # took the gallery from 31.1 to 45.0 MB; the budget was 32 MB before them (30 before the
+    # Beyond-pairs study's eight runs)
+    assert sum(sum(run.size_bytes().values()) for run in SHIPPED) < 46e6
 
 
 @pytest.mark.parametrize("shipped", SHIPPED, ids=[run.name for run in SHIPPED])

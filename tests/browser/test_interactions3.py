@@ -1,0 +1,30 @@
+"""The Interactions page's three-modality view in real Chromium on a fresh home: the example
+triple with its tones, the six probes of the shipped runs, the curves and the ablation drawn."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot, wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHARTS = """() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot'))
+  .map(gd => ({n: (gd._fullData || []).length, title: ((gd.layout || {}).title || {}).text || ''}))"""
+
+
+def test_three_modalities_open_on_the_reference_runs(page, app_url):
+    page.goto(f"{app_url}/interactions?study=three")
+    wait_idle(page, 240_000)
+    assert page.locator("[data-testid=stException]").count() == 0
+    # example images, tones, probe bars, curves, ablation bars and curves
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')"
+                           ".length >= 6", timeout=60_000)
+    charts = page.evaluate(CHARTS)
+    if len(charts) != 6:
+        screenshot(page, "interactions-three-failed")
+    assert len(charts) == 6 and all(c["n"] > 0 for c in charts), charts
+    bars = next(c for c in charts if c["title"].startswith("Linear-probe accuracy per interaction"))
+    assert bars["n"] == 4  # the category trace and the shipped methods: CoMM n = 3, pairwise, anchor
+    assert page.locator("[data-testid=stDataFrame]").count() == 1
+    screenshot(page, "interactions-three")
