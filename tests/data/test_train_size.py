@@ -11,6 +11,7 @@ SMALL = {
     "trifeature": {"n": 20, "size": 16},
     "trifeature-pairs": {"n_train": 24, "n_test": 16, "size": 16},
     "trifeature-captions": {"n": 30, "n_test": 10, "size": 16},
+    "trifeature-triples": {"n_train": 24, "n_test": 16, "size": 16},
     "gaussian": {"n": 50, "n_test": 10},
     "digits": {"test_fraction": 0.3, "seed": 2},
     "ocean-drifters": {"n": 24, "n_test": 10, "drifters": 2, "steps": 2, "grid": 6},
