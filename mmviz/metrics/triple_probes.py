@@ -22,14 +22,6 @@ from mmviz.metrics.probes import linear_probe, synergy_balanced_subset
 PROBES = ("R", "U1", "U2", "U3", "S1", "S2")
 CHANCE = {"R": 0.1, "U1": 0.1, "U2": 0.1, "U3": 0.1, "S1": 0.5, "S2": 0.5}
 LABELS = {"R": "share", "U1": "unique1", "U2": "unique2", "U3": "unique3", "S1": "synergy12", "S2": "synergy123"}
-MEANING = {
-    "R": "shape = pitch, in all three",
-    "U1": "texture of image 1 only",
-    "U2": "texture of image 2 only",
-    "U3": "rhythm of the tone only",
-    "S1": "images 1 and 2 together",
-    "S2": "all three together",
-}
 ATTRIBUTE_COLUMNS = ("shape1_id", "texture1_id", "color1_id", "texture2_id", "color2_id", "rhythm_id", "bass_id")
 """The seven independent attributes of a triple (image 2 and the tone share image 1's shape)."""
 MODALITY_COLUMNS = {

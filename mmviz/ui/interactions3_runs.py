@@ -16,6 +16,7 @@ from mmviz.data.trifeature_triples import load_trifeature_triples
 from mmviz.metrics.triple_probes import PROBES
 from mmviz.runs.comm3_presets import METHODS
 from mmviz.runs.store import RunStore
+from mmviz.ui import interactions_runs
 from mmviz.ui.interactions_runs import curve_labels, default_selection, run_option, run_version  # noqa: F401 (generic)
 
 FULL_TERMS = "1,2,3"
@@ -76,24 +77,12 @@ def triple_runs(store: RunStore) -> list[TripleRun]:
     return out
 
 
-def probe_history(store: RunStore, run_id: str) -> pd.DataFrame:
-    """Probe accuracies (%) per evaluation step: columns step, R, U1, U2, U3, S1, S2."""
-    names = {f"eval/probe_{k}": k for k in PROBES}
-    frame = store.metrics(run_id, names=list(names))
-    if frame.empty:
-        return pd.DataFrame(columns=["step", *PROBES])
-    wide = frame.pivot_table(index="step", columns="name", values="value", aggfunc="last")
-    return (wide.rename(columns=names).reindex(columns=list(PROBES)) * 100.0).reset_index()
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _history(home: str, run_id: str, step: int, status: str, updated: float, _store: RunStore) -> pd.DataFrame:
-    return probe_history(_store, run_id)
+PROBE_METRICS = {k: f"eval/probe_{k}" for k in PROBES}
 
 
 def run_history(store: RunStore, run: TripleRun) -> pd.DataFrame:
-    """:func:`probe_history` of ``run``, read once per state of the run for every session. Read-only."""
-    return _history(str(store.home), run.id, run.step, run.status, run.updated, store)
+    """The run's six probes (%) per evaluation step, read once per state of the run. Read-only."""
+    return interactions_runs.run_history(store, run, PROBE_METRICS)
 
 
 def final_probes(history: pd.DataFrame) -> dict[str, float | None]:

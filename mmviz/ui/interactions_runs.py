@@ -77,25 +77,29 @@ def curve_labels(runs: Sequence[StudyRun]) -> list[str]:
     return [f"{lab} · {r.name}" if plain.count(lab) > 1 else lab for lab, r in zip(plain, runs)]
 
 
-def probe_history(store: RunStore, run_id: str) -> pd.DataFrame:
-    """Probe accuracies (%) per evaluation step: columns step, R, U, U2, S (NaN if missing)."""
-    frame = store.metrics(run_id, names=list(PROBES.values()))
+def probe_history(store: RunStore, run_id: str, probes: dict[str, str] | None = None) -> pd.DataFrame:
+    """Probe accuracies (%) per evaluation step: columns step and each key of ``probes`` (label →
+    metric name; this study's :data:`PROBES` by default), NaN where missing."""
+    probes = PROBES if probes is None else probes
+    frame = store.metrics(run_id, names=list(probes.values()))
     if frame.empty:
-        return pd.DataFrame(columns=["step", *PROBES])
+        return pd.DataFrame(columns=["step", *probes])
     wide = frame.pivot_table(index="step", columns="name", values="value", aggfunc="last")
-    wide = wide.rename(columns={v: k for k, v in PROBES.items()}).reindex(columns=list(PROBES)) * 100.0
+    wide = wide.rename(columns={v: k for k, v in probes.items()}).reindex(columns=list(probes)) * 100.0
     return wide.reset_index()
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _history(home: str, run_id: str, step: int, status: str, updated: float, _store: RunStore) -> pd.DataFrame:
-    return probe_history(_store, run_id)
+def _history(home: str, run_id: str, step: int, status: str, updated: float, probes: tuple[tuple[str, str], ...],
+             _store: RunStore) -> pd.DataFrame:
+    return probe_history(_store, run_id, dict(probes))
 
 
-def run_history(store: RunStore, run: StudyRun) -> pd.DataFrame:
-    """:func:`probe_history` of ``run``, read once per state of the run (step, status, last update)
-    for every session of the server. Read-only."""
-    return _history(str(store.home), run.id, run.step, run.status, run.updated, store)
+def run_history(store: RunStore, run: Any, probes: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`probe_history` of ``run`` (a study run: id, step, status, updated), read once per
+    state of the run for every session of the server. Read-only."""
+    probes = PROBES if probes is None else probes
+    return _history(str(store.home), run.id, run.step, run.status, run.updated, tuple(probes.items()), store)
 
 
 def run_version(runs: Sequence[StudyRun]) -> tuple:
