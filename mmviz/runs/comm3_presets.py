@@ -13,21 +13,24 @@ METHODS = {"comm3": "CoMM n = 3", "pairwise3": "Pairwise", "anchor3": "Anchor (i
 METHOD_LR = {"comm3": 2e-3, "pairwise3": 1e-3, "anchor3": 1e-3}
 """Peak learning rates: the two-modality study's (CoMM 2e-3, the alignment baselines 1e-3)."""
 
-STUDY_STEPS = {"comm3": 1100, "pairwise3": 3300, "anchor3": 3300}
-"""Steps of each method's study run: about the same CPU time (about 14 minutes with one thread,
-two runs at a time on the 2-core CPU, evaluations included; ``bench/triples_targets.py``
-measures it). A CoMM n = 3 step costs ~3 alignment steps: two views of three modalities and
-the fusion, against one view each."""
+STUDY_STEPS = {"comm3": 900, "pairwise3": 2700, "anchor3": 2700}
+"""Steps of each method's study run: about the same CPU time, planned at about 12.5 CPU-minutes
+with one thread (two runs at a time on the 2-core CPU, four evaluations included) to keep under
+the 15-minute budget; ``bench/triples_targets.py`` measures it. Calibrated on the first study
+(1,100 / 3,300 steps and seven evaluations took 15.1–17.3 CPU-minutes: about 0.68 s per CoMM n = 3
+step, 0.25 s per alignment step and 20–30 s per evaluation). A CoMM n = 3 step costs ~3
+alignment steps: two views of three modalities and the fusion, against one view each."""
 
 PAIR_VIEW_STEPS = 800
-"""Steps of CoMM n = 3 with pair views (``pair_views``): its step costs 1.36 plain CoMM n = 3 steps
-(three more masked views of twice the tokens), so 800 fit the same CPU time as 1,100."""
+"""Steps of CoMM n = 3 with pair views (``pair_views``, mmviz's extension, not a shipped run): its
+step costs 1.36 plain CoMM n = 3 steps (three more masked views of twice the tokens). Measured at
+800 steps and seven evaluations in the first study (15.1 CPU-minutes); not rerun since."""
 
 STUDY_TEST = 4096
 """Unbiased test examples of the study runs, all read by the probes at every evaluation."""
 
 
-def triples_run(model: str, biased: bool, steps: int, *, name: str | None = None, evals: int = 6,
+def triples_run(model: str, biased: bool, steps: int, *, name: str | None = None, evals: int = 4,
                 batch_size: int = 128, eval_size: int = 512, threads: int = 1, n_test: int = STUDY_TEST,
                 **model_params: Any) -> dict[str, Any]:
     """A run config of the n = 3 study: 10,000 training triples (biased or not), ``steps`` steps at
@@ -64,7 +67,7 @@ def study_configs(ablation: bool = True) -> list[dict[str, Any]]:
     :data:`STUDY_STEPS`, CoMM n = 3 with pair views on both, and for the ablation CoMM n = 3 on
     biased triples with the two-view term only and without the tone's masked-view term."""
     runs = [triples_run(m, biased, STUDY_STEPS[m]) for m in METHODS for biased in (True, False)]
-    runs += [triples_run("comm3", biased, PAIR_VIEW_STEPS, pair_views=True) for biased in (True, False)]
+    runs += [triples_run("comm3", biased, PAIR_VIEW_STEPS, evals=6, pair_views=True) for biased in (True, False)]
     if ablation:
         runs += [triples_run("comm3", True, STUDY_STEPS["comm3"], masked_terms=""),
                  triples_run("comm3", True, STUDY_STEPS["comm3"], masked_terms="1,2", name=NO_TONE_TERM)]
