@@ -1,6 +1,8 @@
 """Explorer: a trained model's (or your own) embeddings on the Poincaré disk — specificity,
 entailment cones, nearest neighbours and MERU's traversal."""
 
+import dataclasses
+
 import streamlit as st
 
 from mmviz.ui import explore_panels as panels
@@ -38,8 +40,13 @@ if proj is None:
     write_to_url(URL, P)
     st.stop()
 
-sections.disk_section(src, proj, view)
-panels.quality_row(projection_quality(src, proj, view.specificity, view.root), proj)
+other = sections.project(src, dataclasses.replace(view, method=view.compare)) if view.compare else None
+if other is not None:
+    st.subheader(f"{proj.method} beside {other.method}: the same {len(src.es):,} points")
+    sections.compare_section(src, proj, other, view)
+else:
+    sections.disk_section(src, proj, view)
+    panels.quality_row(projection_quality(src, proj, view.specificity, view.root), proj)
 
 st.subheader("Specificity: distance from the origin by group")
 others = [i for i in labels if i != src.run_id]

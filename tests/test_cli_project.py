@@ -47,6 +47,18 @@ def test_project_json_reports_quality_and_time(lorentz_file, tmp_path, capsys):
         assert str(saved["method"]) == "radial"
 
 
+@pytest.mark.parametrize("method", ["horopca", "co-sne"])
+def test_project_with_the_hyperbolic_fits(lorentz_file, tmp_path, capsys, method):
+    out_path = tmp_path / f"{method}.npz"
+    code, out, err = run_in_process(["project", str(lorentz_file), "--method", method, "--out", str(out_path),
+                                     "--json"], capsys)
+    assert (code, err) == (0, "")  # progress goes to a terminal only
+    info = json.loads(out)
+    assert info["method"] == method and 0.5 < info["trustworthiness"] <= 1 and info["notes"]
+    with np.load(out_path) as saved:
+        assert saved["disk"].shape == (120, 2) and (np.linalg.norm(saved["disk"], axis=1) < 1).all()
+
+
 def test_project_human_output_and_overrides(lorentz_file, tmp_path, capsys):
     code, out, _ = run_in_process(["project", str(lorentz_file), "--method", "tangent-pca", "--geometry",
                                    "lorentz", "--curvature", "0.5", "--out", str(tmp_path / "o.npz")], capsys)
@@ -55,6 +67,7 @@ def test_project_human_output_and_overrides(lorentz_file, tmp_path, capsys):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--method", "identity"], "identity needs 2-D"),
+    (["--method", "horopca", "--geometry", "euclidean"], "horopca is made for hyperbolic embeddings"),
     (["--method", "radial", "--curvature", "-1"], "curvature"),
     (["--method", "radial", "--specificity", "mean"], "only needed for sphere"),
     (["--method", "nope"], "invalid choice"),

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
-HELP = "project embeddings to the 2-D Poincaré disk (radial, tangent-pca, umap, identity) with quality read-outs"
+HELP = ("project embeddings to the 2-D Poincaré disk (radial, tangent-pca, horopca, co-sne, umap, identity) with "
+        "quality read-outs")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _progress_line(message: str) -> None:
+    """A long fit's progress (HoroPCA, CO-SNE, UMAP), rewritten in place on a terminal."""
+    print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -48,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     es = load_embeddings(args.file if len(args.file) > 1 else args.file[0], args.geometry, args.curvature)
     loaded = time.perf_counter()
-    proj = project_set(es, args.method, specificity=args.specificity, root=args.root, seed=args.seed)
+    proj = project_set(es, args.method, specificity=args.specificity, root=args.root, seed=args.seed,
+                       progress=_progress_line if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     q = quality(es.points, proj, sample=args.sample, seed=args.seed)
     np.savez(args.out, disk=proj.disk, depth=proj.depth, method=proj.method, geometry=proj.geometry,
              curvature=proj.curvature, depth_name=proj.depth_name)

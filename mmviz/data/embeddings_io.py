@@ -210,7 +210,7 @@ def validate(es: EmbeddingSet) -> None:
         raise MmvizError("no embeddings: the input has 0 rows")
     if dim == 0:
         raise MmvizError("the embeddings have 0 dimensions")
-    x = es.points.astype(np.float64)
+    x = es.points
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
         raise MmvizError(
@@ -218,7 +218,7 @@ def validate(es: EmbeddingSet) -> None:
         )
     c = es.curvature
     if es.geometry == "sphere":
-        zero = np.linalg.norm(x, axis=1) == 0
+        zero = ~np.any(x != 0, axis=1)
         if zero.any():
             raise MmvizError(
                 f"{_count(zero, 'row is', 'rows are')} all zeros (first at row {int(np.argmax(zero))}); "
@@ -226,7 +226,7 @@ def validate(es: EmbeddingSet) -> None:
             )
     elif es.geometry == "poincare":
         radius = 1 / math.sqrt(c)
-        norms = np.linalg.norm(x, axis=1)
+        norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))  # no (N, D) float64 copy
         outside = norms >= radius
         if outside.any():
             raise MmvizError(
@@ -234,7 +234,7 @@ def validate(es: EmbeddingSet) -> None:
                 f"(norm ≥ 1/√c = {radius:.6g}); max norm {norms.max():.6g}"
             )
     elif es.geometry == "lorentz":
-        _check_hyperboloid(x, c)
+        _check_hyperboloid(x.astype(np.float64), c)
 
 
 def summary(es: EmbeddingSet) -> dict[str, Any]:

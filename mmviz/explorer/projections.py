@@ -14,6 +14,10 @@ Methods (:data:`METHODS`):
 - ``tangent-pca``: hyperbolic: PCA of the tangent vectors at the Fréchet mean, mapped back
   with expmap and Möbius-moved so the original origin sits at the centre; Euclidean/sphere:
   plain PCA (of the points / of the unit directions).
+- ``horopca`` (hyperbolic only): HoroPCA, projection along horospheres onto the geodesic plane
+  through the Fréchet mean and two fitted ideal points (:mod:`mmviz.explorer.horopca`).
+- ``co-sne`` (hyperbolic only): CO-SNE, a t-SNE in the Poincaré disk with a hyperbolic
+  Student-t and a term keeping each point's norm (:mod:`mmviz.explorer.cosne`).
 - ``umap``: umap-learn with ``output_metric="hyperboloid"`` (imported lazily, here only),
   converted to the disk and recentred on the most generic points.
 - ``identity``: 2-D inputs already in a disk (Poincaré or Lorentz of any curvature, or
@@ -41,7 +45,9 @@ from mmviz.geometry import HYPERBOLIC, get_geometry
 from mmviz.geometry import disk as unit_disk
 from mmviz.paths import cache_dir
 
-METHODS = ("radial", "tangent-pca", "umap", "identity")
+METHODS = ("radial", "tangent-pca", "horopca", "co-sne", "umap", "identity")
+HYPERBOLIC_ONLY = ("horopca", "co-sne")
+SLOW = ("co-sne", "umap")  # fits that report progress and are worth a status box
 SPECIFICITY = {
     "raw_norm": "raw feature norm (before normalisation)",
     "mean": "angle to the mean direction",
@@ -296,6 +302,63 @@ def _tangent_pca(points, geometry, curvature, depth) -> tuple[np.ndarray, float 
     return unit_disk.expmap0(xy * unit), (unit if geometry == "euclidean" else None), []
 
 
+def _centred(hyp: np.ndarray, fit_rows: int = PCA_FIT_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-hyperboloid points moved so that their Fréchet mean (of at most ``fit_rows``
+    points: the mean of a sample is within its noise of the full mean) is the origin;
+    returns (moved points, the mean)."""
+    fit = hyp
+    if len(hyp) > fit_rows:
+        fit = hyp[np.sort(np.random.default_rng(0).choice(len(hyp), fit_rows, replace=False))]
+    mean = frechet_mean(fit)
+    return _unboost(mean, hyp), mean
+
+
+def _origin_on_hyperboloid(dim: int) -> np.ndarray:
+    origin = np.zeros((1, dim))
+    origin[0, 0] = 1.0
+    return origin
+
+
+def _hyperbolic_only(method: str, geometry: str) -> None:
+    if geometry not in HYPERBOLIC:
+        raise MmvizError(f"{method} is made for hyperbolic embeddings (poincare or lorentz), not {geometry}: "
+                         "use radial, tangent-pca or umap")
+
+
+def _horopca(points, geometry, curvature, depth, *, seed, progress) -> tuple[np.ndarray, float | None, list[str]]:
+    from mmviz.explorer import horopca
+
+    _hyperbolic_only("horopca", geometry)
+    hyp = hyperboloid(points, geometry, curvature)
+    horopca.check_dimension(hyp.shape[1] - 1)
+    centred, mean = _centred(hyp)
+    centre_of_origin = _unboost(mean, _origin_on_hyperboloid(hyp.shape[1]))
+    if hyp.shape[1] == 3:  # 2-D input: the geodesic plane is the whole disk
+        disk, centre = unit_disk.inside(centred[:, 1:] / (1.0 + centred[:, :1])), None
+        notes = ["2-D input: HoroPCA's plane is the whole disk (shown as is)"]
+    else:
+        tangent = _hyp_logmap0(centred)
+        init = _pca_axes(tangent, tangent.mean(axis=0)).T
+        q, history = horopca.fit_directions(centred, init, seed=seed, progress=progress)
+        disk = unit_disk.inside(horopca.to_disk(centred, q))
+        centre = horopca.to_disk(centre_of_origin, q)[0]
+        notes = [f"HoroPCA: ideal directions fitted on {min(len(hyp), horopca.FIT_ROWS):,} points "
+                 f"(projected variance {history[0]:.2f} at the tangent-PCA start → {history[-1]:.2f})"]
+    if centre is None:
+        centre = centre_of_origin[0, 1:] / (1.0 + centre_of_origin[0, 0])
+    return unit_disk.recenter(disk, centre), math.sqrt(curvature), notes
+
+
+def _cosne(points, geometry, curvature, depth, *, seed, progress) -> tuple[np.ndarray, float | None, list[str]]:
+    from mmviz.explorer import cosne
+
+    _hyperbolic_only("co-sne", geometry)
+    hyp = hyperboloid(points, geometry, curvature)
+    start, _, _ = _radial(points, geometry, curvature, depth)
+    disk, notes = cosne.cosne_disk(hyp, start, seed=seed, progress=progress)
+    return disk, math.sqrt(curvature), notes
+
+
 def _identity(points, geometry, curvature, depth) -> tuple[np.ndarray, float | None, list[str]]:
     d = points.shape[1] - (1 if geometry == "lorentz" else 0)
     if d != 2:
@@ -392,6 +455,10 @@ def _project(points, geometry, curvature, method, *, specificity, raw_norm, root
         disk, unit, notes = _tangent_pca(points, geometry, curvature, depth)
     elif method == "identity":
         disk, unit, notes = _identity(points, geometry, curvature, depth)
+    elif method == "horopca":
+        disk, unit, notes = _horopca(points, geometry, curvature, depth, seed=seed, progress=progress)
+    elif method == "co-sne":
+        disk, unit, notes = _cosne(points, geometry, curvature, depth, seed=seed, progress=progress)
     else:
         disk, unit, notes = _umap(points, geometry, curvature, depth, seed=seed, n_neighbors=umap_neighbors,
                                   n_epochs=umap_epochs, progress=progress)

@@ -3,7 +3,7 @@ traversal path) and the specificity panel (distance from the origin by group).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,7 +20,8 @@ GROUP_COLORS = {
 }
 PALETTE = ["#4338ca", "#db2777", "#059669", "#d97706", "#0891b2", "#7c3aed", "#65a30d", "#dc2626",
            "#0d9488", "#9333ea", "#ca8a04", "#2563eb"]
-MAX_DRAWN = 50_000  # beyond this many points the scatter draws a random subset
+MAX_DRAWN = 50_000  # beyond this many points every point is drawn as a density (mmviz.plots.density)
+HOVER_SAMPLE = 20_000  # ... and hover and lasso act on a random sample of this many, drawn on top
 SELECT_TRACE = "points"  # trace meta marking point traces (selection reads their customdata)
 
 
@@ -48,7 +49,8 @@ def _circle(radius_display: float, n: int = 181) -> np.ndarray:
     return np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
 
 
-def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *, unit: float | None,
+def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str] | Callable[[np.ndarray], Sequence[str]],
+                  *, unit: float | None,
                   rings: bool = True, title: str = "", height: int = 580, highlight: Sequence[int] = (),
                   cone: Sequence[np.ndarray] = (), cone_members: Sequence[int] = (),
                   pair_lines: Sequence[np.ndarray] = (), path: np.ndarray | None = None,
@@ -57,10 +59,13 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
                   max_drawn: int = MAX_DRAWN, seed: int = 0) -> go.Figure:
     """Points on the disk, one WebGL trace per group (legend), hover naming each point.
 
-    disk: (N, 2) unit-disk coordinates; groups: (N,) labels; hover: N strings. Each point trace
+    disk: (N, 2) unit-disk coordinates; groups: (N,) labels; hover: N strings, or a function of
+    row indices giving theirs (so a million points need not all be named). Each point trace
     carries ``customdata`` = row index (so a selection maps back to rows). Beyond ``max_drawn``
-    points a random subset is drawn (the title says so). cone: boundary polylines; cone_members:
-    rows inside the cone; pair_lines: (2, 2) segments; arcs: parent→child geodesic polylines;
+    points every point is drawn as a density raster (counts per pixel and group), and hover and
+    lasso act on a random ``HOVER_SAMPLE`` of them drawn on top (the title says so).
+    cone: boundary polylines; cone_members: rows inside the cone; pair_lines: (2, 2) segments;
+    arcs: parent→child geodesic polylines;
     path: (S, 2) traversal. extent: ``"whole"`` shows the whole disk to its rim (teaching views:
     the rim is the lesson); ``"fit"`` zooms to the data (a MERU at learned curvature sits deep
     inside) and the title says the rim is outside the view.
@@ -68,37 +73,59 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
     n = len(disk)
     shown = np.arange(n)
     note = ""
-    if n > max_drawn:
-        shown = np.sort(np.random.default_rng(seed).choice(n, max_drawn, replace=False))
-        note = f" — showing a random {max_drawn:,} of {n:,} points"
+    dense = n > max_drawn
+    if dense:
+        shown = np.sort(np.random.default_rng(seed).choice(n, min(HOVER_SAMPLE, max_drawn), replace=False))
+        note = f"<br><sup>all {n:,} points as a density · hover and lasso: a random {len(shown):,}</sup>"
     fig = disk_figure((title or "") + note, height=height)
+    reach = float(np.linalg.norm(disk, axis=1).max(initial=0.0))
+    lim = 1.06 if extent == "whole" else min(1.06, max(1.15 * reach, 0.2))
     max_r = float(2 * np.arctanh(min(np.linalg.norm(disk, axis=1).max(initial=0.0), 1 - 1e-15))) if n else 1.0
     if rings:
         radii = ring_radii(max_r, unit)
         # Rings packed into a small middle of the whole disk: label only the outermost, legibly.
         crowded = extent == "whole" and radii and np.tanh(radii[-1][0] / 2.0) < 0.35
-        for k, (radius, label) in enumerate(radii):
+        labelled = 2.0  # rings crowd towards the rim: label from the outside in, at least 0.07 apart
+        for k, (radius, label) in reversed(list(enumerate(radii))):
             c = _circle(radius)
             add_lines(fig, [c], color="rgba(31, 35, 53, 0.16)", width=1, dash="dot")
-            if not crowded or k == len(radii) - 1:
-                fig.add_annotation(x=0.0, y=float(np.tanh(radius / 2.0)), text=label, showarrow=False,
+            y = float(np.tanh(radius / 2.0))
+            if (not crowded or k == len(radii) - 1) and labelled - y >= 0.07:
+                fig.add_annotation(x=0.0, y=y, text=label, showarrow=False,
                                    font=dict(size=11, color=style.MUTED), yshift=7)
+                labelled = y
     if len(arcs):
         add_lines(fig, list(arcs), color="rgba(67, 56, 202, 0.30)", width=0.8, name="parent → child (geodesic)",
                   showlegend=True)
     if len(pair_lines):
         add_lines(fig, list(pair_lines), color="rgba(100, 100, 120, 0.35)", width=0.8,
                   name="image ↔ its caption", showlegend=True)
-    hover = np.asarray(hover, dtype=object)
-    names = list(dict.fromkeys(groups[shown].tolist()))
+    if callable(hover):
+        hover_of = hover
+    else:
+        texts = np.asarray(hover, dtype=object)
+
+        def hover_of(rows):
+            return texts[rows]
+    names = list(dict.fromkeys(groups.tolist() if dense else groups[shown].tolist()))
     names.sort(key=lambda g: (g not in GROUP_COLORS, str(g)))
-    marker_size = 5 if len(shown) > 5000 else 7
-    for i, name in enumerate(names):
+    colors = {str(name): group_color(name, i) for i, name in enumerate(names)}
+    totals: dict[str, int] = {}
+    if dense:
+        from mmviz.plots.density import add_density, density_image  # noqa: PLC0415 - large sets only
+
+        image = density_image(disk, groups, colors, x_range=(-lim, lim), y_range=(-lim, lim))
+        add_density(fig, image)
+        totals = image.group_counts
+    marker_size = 3 if dense else 5 if len(shown) > 5000 else 7
+    for name in names:
         rows = shown[groups[shown] == name]
+        count = totals.get(str(name), len(rows))
         fig.add_trace(go.Scattergl(
-            x=disk[rows, 0], y=disk[rows, 1], mode="markers", name=f"{name} ({len(rows):,})",
-            marker=dict(size=marker_size, color=group_color(name, i), opacity=0.75, line=dict(width=0)),
-            hovertext=hover[rows], hoverinfo="text", customdata=rows, meta=SELECT_TRACE,
+            x=disk[rows, 0], y=disk[rows, 1], mode="markers", name=f"{name} ({count:,})",
+            marker=dict(size=marker_size, color=colors[str(name)], opacity=0.35 if dense else 0.75,
+                        line=dict(width=0)),
+            hovertext=np.asarray(hover_of(rows), dtype=object), hoverinfo="text", customdata=rows, meta=SELECT_TRACE,
         ))
     if len(cone):
         add_lines(fig, list(cone), color="#16a34a", width=2.5, name="entailment cone", showlegend=True)
@@ -106,7 +133,7 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
         idx = np.asarray(cone_members)
         fig.add_trace(go.Scattergl(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name=f"in its cone ({len(idx):,})",
                                    marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(color="#16a34a", width=1.5)),
-                                   hovertext=hover[idx], hoverinfo="text"))
+                                   hovertext=np.asarray(hover_of(idx), dtype=object), hoverinfo="text"))
     if path is not None and len(path):
         fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=path_label,
                                  line=dict(color="#111827", width=2.5), marker=dict(size=5, color="#111827"),
@@ -115,20 +142,18 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str], *,
         idx = np.asarray(selected)
         fig.add_trace(go.Scattergl(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name=f"selected ({len(idx):,})",
                                    marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(color="#f59e0b", width=2)),
-                                   hovertext=hover[idx], hoverinfo="text"))
+                                   hovertext=np.asarray(hover_of(idx), dtype=object), hoverinfo="text"))
     if len(highlight):
         idx = np.asarray(highlight)
         fig.add_trace(go.Scatter(x=disk[idx, 0], y=disk[idx, 1], mode="markers", name="search result",
                                  marker=dict(size=16, symbol="star", color="#facc15",
                                              line=dict(color="#111827", width=1.5)),
-                                 hovertext=hover[idx], hoverinfo="text"))
-    reach = float(np.linalg.norm(disk, axis=1).max(initial=0.0))
-    lim = 1.06 if extent == "whole" else min(1.06, max(1.15 * reach, 0.2))
+                                 hovertext=np.asarray(hover_of(idx), dtype=object), hoverinfo="text"))
     if lim < 1.0:
         fig.update_layout(title=dict(text=f"{fig.layout.title.text or ''} — zoomed to the data (the rim is "
                                           "outside this view)"))
-    fig.update_layout(legend=dict(orientation="v", x=1.01, xanchor="left", y=0.5, yanchor="middle",
-                                  title=dict(text="colour")),
+    fig.update_layout(legend=dict(orientation="v", itemsizing="constant", x=1.01, xanchor="left", y=0.5,
+                                  yanchor="middle", title=dict(text="colour")),
                       xaxis=dict(range=[-lim, lim]), yaxis=dict(range=[-lim, lim]),
                       margin=dict(l=10, r=10, t=50, b=10), dragmode="lasso")
     return fig
@@ -142,6 +167,14 @@ def specificity_figure(groups: np.ndarray, depth: np.ndarray, depth_name: str, *
     fig = go.Figure()
     for i, name in enumerate(order):
         values = depth[groups == name]
+        if len(depth) > MAX_DRAWN:  # the box's numbers, computed here over every point, not a million values
+            q1, median, q3 = np.percentile(values, [25, 50, 75])
+            fence = 1.5 * (q3 - q1)
+            inside = values[(values >= q1 - fence) & (values <= q3 + fence)]
+            fig.add_trace(go.Box(name=f"{name}", x=[f"{name}"], q1=[q1], median=[median], q3=[q3],
+                                 lowerfence=[inside.min()], upperfence=[inside.max()], mean=[values.mean()],
+                                 marker_color=group_color(name, i), boxpoints=False, hoverinfo="y+name"))
+            continue
         fig.add_trace(go.Box(y=values, name=f"{name}", marker_color=group_color(name, i), boxmean=True,
                              boxpoints=False, hoverinfo="y+name"))
     fig.update_layout(**style.base_layout(

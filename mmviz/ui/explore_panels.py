@@ -103,11 +103,15 @@ def found_panel(es: EmbeddingSet, row: int, members: list[int], hyperbolic: bool
                  column_config={"distance": st.column_config.NumberColumn(format="%.3f")})
 
 
-def _selected_rows(event: Any) -> list[int]:
+def selected_rows(event: Any) -> list[int]:
+    """Row indices (customdata) of the points a plotly selection event (or its state) holds."""
     try:
         points = event.selection.points  # type: ignore[union-attr]
     except AttributeError:
-        return []
+        try:
+            points = event["selection"]["points"]
+        except (KeyError, TypeError):
+            return []
     rows = []
     for p in points:
         cd = p.get("customdata")
@@ -119,10 +123,10 @@ def _selected_rows(event: Any) -> list[int]:
 
 
 def selection_panel(src: Source, event: Any) -> None:
-    """Selected points beside the disk: image thumbnails (a run's images, a pretrained model's
-    inputs) and texts."""
+    """Selected points beside the disk (``event``: a selection event, or the rows themselves):
+    image thumbnails (a run's images, a pretrained model's inputs) and texts."""
     es = src.es
-    rows = _selected_rows(event)
+    rows = list(event) if isinstance(event, list) else selected_rows(event)
     if not rows:
         st.caption("Lasso or box-select points on the disk to list them here.")
         return
@@ -143,9 +147,9 @@ def selection_panel(src: Source, event: Any) -> None:
                      hide_index=True, width="stretch", height=min(300, 36 + 35 * len(text_rows)))
 
 
-def quality_row(q: dict[str, Any], proj: Projection) -> None:
-    """The projection's quality read-outs as metrics."""
-    cols = st.columns(4)
+def quality_row(q: dict[str, Any], proj: Projection, compact: bool = False) -> None:
+    """The projection's quality read-outs as metrics (``compact``: two rows of two, for half a page)."""
+    cols = st.columns(4) if not compact else [*st.columns(2), *st.columns(2)]
     cols[0].metric("radius Spearman", f"{q['radius_spearman']:.4f}",
                    help="Spearman between the original depth and the distance from the disk's centre (all points).")
     cols[1].metric(f"trustworthiness (k = {q['k']})", f"{q['trustworthiness']:.3f}",

@@ -21,6 +21,7 @@ from mmviz.ui.explore_source import (
     Source,
     example_source,
     hover_texts,
+    mammal_source,
     projection,
     projection_key,
     run_source,
@@ -29,8 +30,15 @@ from mmviz.ui.explore_source import (
 from mmviz.ui.pretrained_panel import pretrained_source, thumbnails_chw
 
 EXTENTS = {"whole": "whole disk", "fit": "fit to the data"}
+NO_COMPARE = "none"
+METHOD_HELP = ("radial: exact distance from the origin, angle from a PCA of the directions (fast). tangent-pca: PCA "
+               "at the Fréchet mean. horopca: HoroPCA, projection along horospheres (hyperbolic; fitted, seconds). "
+               "co-sne: hyperbolic t-SNE keeping each point's norm (hyperbolic; fitted on at most 1,500 points, "
+               "the rest placed by their neighbours; a minute). umap: UMAP to the hyperboloid (slow, opt-in, "
+               "cached). identity: 2-D points already in a disk.")
+LINKED_ROWS = "explorer_linked_rows"  # the rows selected on either of two linked disks
 SOURCES = {"run": "a trained run", "pretrained": "a pretrained model", "file": "your own file",
-           "example": "a synthetic hierarchy"}
+           "example": "a synthetic hierarchy", "mammals": "WordNet mammals (10-D)"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class View:
     edges: np.ndarray
     show_edges: bool
     extent: str = "whole"
+    compare: str | None = None  # a second projection drawn beside the first, linked
 
 
 def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
@@ -54,6 +63,10 @@ def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
     None when there is nothing to draw (no file yet, or one that cannot be read: the message says)."""
     source_col, pick_col = st.columns([1, 3])
     kind = source_col.radio("source", list(SOURCES), key=prefix + "source", format_func=SOURCES.get)
+    if kind == "mammals":
+        pick_col.caption("WordNet's 1,182 mammal synsets trained in 10-D Poincaré (the projections' benchmark set): "
+                         "compare tangent-pca, horopca and co-sne beside one another.")
+        return mammal_source()
     if kind == "example" or (kind == "run" and not labels):
         if kind == "run":
             pick_col.info("No trained run yet: launch one on the [Train](train) page (e.g. the preset *CLIP vs "
@@ -77,6 +90,9 @@ def pick_source(labels: dict[str, str], prefix: str) -> Source | None:
         except MmvizError as err:
             st.error(f"This run's embeddings can't be read: {err}")
             return None
+    from mmviz.plots.density import warm_up_in_background  # noqa: PLC0415
+
+    warm_up_in_background()  # a large file will be drawn as a density: compile datashader while the user picks it
     g_col, c_col, f_col = pick_col.columns([1, 1, 2])
     geometry = g_col.selectbox("geometry of the file", ("as declared in the file",) + GEOMETRY_NAMES,
                                key=prefix + "file_geometry")
@@ -112,10 +128,11 @@ def view_controls(es: EmbeddingSet, prefix: str) -> View:
     meta = es.metadata
     state = st.session_state
     m_col, col_col, p_col, t_col = st.columns([1.2, 1.2, 1.6, 1.2])
-    method = m_col.selectbox("projection", METHODS, key=prefix + "method",
-                             help="radial: exact distance from the origin, angle from a PCA of the directions "
-                                  "(fast). tangent-pca: PCA at the Fréchet mean. umap: UMAP to the hyperboloid "
-                                  "(slow, opt-in, cached). identity: 2-D points already in a disk.")
+    method = m_col.selectbox("projection", METHODS, key=prefix + "method", help=METHOD_HELP)
+    compare = m_col.selectbox("beside it", (NO_COMPARE,) + METHODS, key=prefix + "beside",
+                              format_func=lambda m: "— one picture —" if m == NO_COMPARE else m,
+                              help="Draw a second projection of the same points beside the first: hover and "
+                                   "selection are linked, so you can see which picture to trust.")
     options = queries.colourings(meta)
     if state.get(prefix + "color") not in options:
         state[prefix + "color"] = options[0]
@@ -143,7 +160,8 @@ def view_controls(es: EmbeddingSet, prefix: str) -> View:
     edges = queries.tree_edges(meta)
     show_edges = len(edges) > 0 and t_col.toggle("tree edges", key=prefix + "edges",
                                                 help="Parent → child edges drawn as geodesic arcs.")
-    return View(method, color_by, specificity, root, rings, pairs and has_pairs, edges, show_edges, extent)
+    return View(method, color_by, specificity, root, rings, pairs and has_pairs, edges, show_edges, extent,
+                None if compare == NO_COMPARE or compare == method else compare)
 
 
 def project(src: Source, view: View) -> Projection | None:
@@ -171,15 +189,20 @@ def search_overlay(es: EmbeddingSet, proj: Projection, found: int | None,
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _disk_figure(key: str, color_by: str, rings: bool, pairs: bool, show_edges: bool, extent: str,
-                 found: int | None, method: str, _src: Source, _proj: Projection, _edges: np.ndarray):
+                 found: int | None, method: str, _src: Source, _proj: Projection, _edges: np.ndarray,
+                 selected: tuple[int, ...] = (), half_width: bool = False):
     """The main disk figure, built once per view for every session of the server (read-only)."""
     es, proj, meta = _src.es, _proj, _src.es.metadata
     highlight, members, cone = search_overlay(es, proj, found, method)
     pair_lines = panels.pair_segments(meta, proj.disk) if pairs else []
     arcs = panels.edge_arcs(proj.disk, _edges) if show_edges else []
-    return panels.disk_chart(proj, queries.group_labels(meta, color_by), hover_texts(_src, proj), rings=rings,
-                             title=f"{method} projection", highlight=highlight, cone=cone, cone_members=members,
-                             pair_lines=pair_lines, arcs=arcs, extent=extent)
+    fig = panels.disk_chart(proj, queries.group_labels(meta, color_by), hover_texts(_src, proj), rings=rings,
+                            title=f"{method} projection", highlight=highlight, cone=cone, cone_members=members,
+                            pair_lines=pair_lines, arcs=arcs, extent=extent, selected=selected)
+    if half_width:  # beside another disk: the legend goes underneath, so the disk keeps the width
+        fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=-0.02, yanchor="top"),
+                          margin=dict(b=60))
+    return fig
 
 
 def disk_section(src: Source, proj: Projection, view: View) -> None:
@@ -200,3 +223,36 @@ def disk_section(src: Source, proj: Projection, view: View) -> None:
         if found is not None:
             panels.found_panel(es, found, members, es.geometry in HYPERBOLIC, view.method)
         panels.selection_panel(src, event)
+
+
+def _remember_selection(chart_key: str) -> None:
+    """on_select of a linked disk: its lasso/box rows become the selection of both."""
+    state = st.session_state.get(chart_key)
+    st.session_state[LINKED_ROWS] = panels.selected_rows(state)
+
+
+def compare_section(src: Source, left: Projection, right: Projection, view: View) -> None:
+    """Two projections of the same points side by side, each with its quality read-outs; hover
+    one point and the other disk names it too, lasso points on either and both ring them."""
+    from mmviz.ui.explore_source import projection_quality  # noqa: PLC0415
+    from mmviz.ui.linked_hover import link_hover  # noqa: PLC0415
+
+    rows = tuple(st.session_state.get(LINKED_ROWS, ()))
+    charts = (("explorer_disk", left), ("explorer_disk_right", right))
+    for col, (chart_key, proj) in zip(st.columns(2), charts):
+        fig = _disk_figure(projection_key(src, proj), view.color_by, view.rings, view.pairs, view.show_edges,
+                           view.extent, None, proj.method, src, proj, view.edges, rows, half_width=True)
+        with col:
+            show_chart(fig, key=chart_key, on_select=lambda k=chart_key: _remember_selection(k),
+                       selection_mode=("lasso", "box"), config={"scrollZoom": True, "displaylogo": False})
+            panels.quality_row(projection_quality(src, proj, view.specificity, view.root), proj, compact=True)
+            st.caption(panels.disk_caption(proj, src.es, proj.method, view.specificity, view.extent))
+    link_hover("explorer_disk", "explorer_disk_right", key="explorer_linked_hover")
+    st.markdown("**Which picture to trust?** Trustworthiness asks whether a point's neighbours on the disk were "
+                "its neighbours before; distortion, whether distances kept their size; radius Spearman, whether "
+                "depth still reads as distance from the centre. Hover a point to find it in both pictures.")
+    if rows:
+        if st.button("clear the selection", key="explorer_clear_linked"):
+            st.session_state[LINKED_ROWS] = []
+            st.rerun()
+    panels.selection_panel(src, list(rows))

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from mmviz.data.embeddings_io import EmbeddingSet
+from mmviz.data.embeddings_io import EmbeddingSet, load_embeddings
 from mmviz.data.registry import load
 from mmviz.explorer import queries
-from mmviz.explorer.projections import Projection, project_set
+from mmviz.explorer.projections import SLOW, Projection, project_set
 from mmviz.explorer.queries import example_set
 from mmviz.metrics.projection import quality
+from mmviz.paths import ASSETS
+from mmviz.plots.explorer import MAX_DRAWN
 from mmviz.runs.embeddings import embeddings_version
 from mmviz.ui.run_source import load_run_embeddings
 from mmviz.ui.train_runs import get_store
@@ -76,13 +80,41 @@ def _projection(key: str, method: str, specificity: str | None, root: int | None
     return project_set(_es, method, specificity=specificity, root=root)
 
 
+_FITTED: OrderedDict[tuple, Projection] = OrderedDict()
+_FITTED_LOCK = threading.Lock()
+FITTED_ENTRIES = 8
+
+
+def _fitted(key: tuple, compute) -> Projection:
+    """The slow fits' own cache (shared by every session, 8 entries, least recently used out):
+    st.cache_data would replay a progress line drawn inside it, or refuse one drawn outside."""
+    with _FITTED_LOCK:
+        if key in _FITTED:
+            _FITTED.move_to_end(key)
+            return _FITTED[key]
+    proj = compute()
+    with _FITTED_LOCK:
+        _FITTED[key] = proj
+        while len(_FITTED) > FITTED_ENTRIES:
+            _FITTED.popitem(last=False)
+    return proj
+
+
 def projection(src: Source, method: str, specificity: str | None = None, root: int | None = None) -> Projection:
-    """The cached projection of ``src`` (UMAP shows its progress in a status box)."""
-    if method != "umap":
+    """The cached projection of ``src``; the fitted ones (HoroPCA, CO-SNE, UMAP) show their
+    progress in a status box the first time."""
+    if method not in SLOW and method != "horopca":
         return _projection(src.key, method, specificity, root, src.es)
-    with st.status(f"UMAP on {len(src.es):,} points (cached once computed)…", expanded=False) as status:
-        proj = _projection(src.key, method, specificity, root, src.es)
-        status.update(label=f"UMAP done in {proj.seconds:.1f} s (cached)", state="complete")
+    key = (src.key, method, specificity, root)
+    with _FITTED_LOCK:
+        if key in _FITTED:
+            return _FITTED[key]
+    with st.status(f"{method} on {len(src.es):,} points (cached once computed)…", expanded=True) as status:
+        line = st.empty()
+        proj = _fitted(key, lambda: project_set(src.es, method, specificity=specificity, root=root,
+                                                progress=line.caption))
+        line.empty()
+        status.update(label=f"{method} done in {proj.seconds:.1f} s (cached)", state="complete", expanded=False)
     return proj
 
 
@@ -111,8 +143,16 @@ def _hover(key: str, _es: EmbeddingSet, _proj: Projection) -> list[str]:
     return queries.hover_texts(_es.metadata, _proj.depth, _proj.depth_name)
 
 
-def hover_texts(src: Source, proj: Projection) -> list[str]:
-    """Hover texts of ``src`` under ``proj``, once per projection for the whole server. Read-only."""
+def hover_texts(src: Source, proj: Projection):
+    """Hover texts of ``src`` under ``proj``, once per projection for the whole server (read-only);
+    beyond the disk's drawn size, a function of row indices naming only the rows asked for (a
+    million names would cost seconds, and only the hover sample shows them)."""
+    if len(src.es) > MAX_DRAWN:
+        meta, depth = src.es.metadata, proj.depth
+
+        def rows_hover(rows: np.ndarray) -> list[str]:
+            return queries.hover_texts(meta.iloc[rows].reset_index(drop=True), depth[rows], proj.depth_name)
+        return rows_hover
     return _hover(projection_key(src, proj), src.es, proj)
 
 
@@ -161,3 +201,17 @@ def _example() -> EmbeddingSet:
 def example_source() -> Source:
     """The synthetic hierarchy shown when there is no run (cached)."""
     return Source(_example(), "synthetic hierarchy", "example:0")
+
+
+MAMMALS_10D = ASSETS / "projections" / "mammal-poincare-10d.npz"
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def _mammals() -> EmbeddingSet:
+    return load_embeddings(MAMMALS_10D)
+
+
+def mammal_source() -> Source:
+    """WordNet's mammal closure trained in 10-D Poincaré (``bench/projection_targets.py``): the
+    set on which HoroPCA, CO-SNE and tangent PCA are compared (cached)."""
+    return Source(_mammals(), "WordNet mammals, 10-D Poincaré", "mammals10:0")

@@ -52,6 +52,7 @@ def explorer_url(runs: Sequence[dict[str, Any]]) -> UrlSpec:
         "source": UrlParam("run", choices=list(explore_sections.SOURCES)),
         "run": UrlParam(default_run(runs, ("ref-meru",)) or "", choices=[r["id"] for r in runs] or [""]),
         "method": UrlParam("radial", choices=list(METHODS)),
+        "beside": UrlParam(explore_sections.NO_COMPARE, choices=[explore_sections.NO_COMPARE, *METHODS]),
         "color": UrlParam("modality"),
         "proxy": UrlParam("raw_norm", choices=list(SPECIFICITY)),
         "q": UrlParam(""),

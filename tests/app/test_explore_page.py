@@ -179,3 +179,40 @@ def test_a_bad_upload_is_a_clear_error(tmp_path):
     at.file_uploader[0].upload("bad.csv", b"1,2\n3,nan\n").run()
     assert not at.exception
     assert at.error and "can't be used" in at.error[0].value
+
+
+def test_two_projections_side_by_side_with_their_own_read_outs():
+    at = _page(source="example", method="radial", beside="horopca")
+    assert not at.exception, at.exception
+    left, right = figure(at, "explorer_disk"), figure(at, "explorer_disk_right")
+    for fig, method in ((left, "radial"), (right, "horopca")):
+        assert fig["layout"]["title"]["text"].startswith(f"{method} projection")
+        rows = np.concatenate([decode(t["customdata"]) for t in _points_traces(fig)]).astype(int)
+        assert sorted(rows.tolist()) == list(range(678))  # the same points in both
+    spearman = [m.value for m in at.metric if m.label == "radius Spearman"]
+    assert len(spearman) == 2 and spearman[0] == "1.0000" and spearman[1] != "1.0000"
+    assert any("Which picture to trust?" in m.value for m in at.markdown)
+    assert at.query_params["beside"] in ("horopca", ["horopca"])
+
+
+def test_a_selection_on_either_disk_rings_the_same_rows_on_both():
+    at = _page(source="example", method="radial", beside="tangent-pca")
+    at.session_state["explorer_linked_rows"] = [3, 40, 41]
+    at.run()
+    assert not at.exception
+    for key in ("explorer_disk", "explorer_disk_right"):
+        ringed = [t for t in figure(at, key)["data"] if t.get("name") == "selected (3)"]
+        assert len(ringed) == 1
+    assert any("3 selected" in m.value for m in at.markdown)
+
+
+def test_hyperbolic_projections_refuse_euclidean_files_clearly(tmp_path):
+    es = EmbeddingSet(np.random.default_rng(0).normal(size=(80, 5)).astype(np.float32),
+                      pd.DataFrame({"label": ["a", "b"] * 40}), "euclidean", 1.0)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["source"] = "file"
+    at.query_params["method"] = "co-sne"
+    at.run()
+    at.file_uploader[0].upload("flat.npz", _npz_bytes(es, tmp_path)).run()
+    assert not at.exception
+    assert any("co-sne is made for hyperbolic embeddings" in e.value for e in at.error)

@@ -30,13 +30,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def start_app(home: Path):
-    """Run `streamlit run app.py` on a free port with MMVIZ_HOME=home; yield its base URL."""
+def start_app(home: Path, script: str = "app.py"):
+    """Run `streamlit run SCRIPT` (the app by default) on a free port with MMVIZ_HOME=home; yield its base URL."""
     port = _free_port()
     env = dict(os.environ, MMVIZ_HOME=str(home), PYTHONUNBUFFERED="1")
     log = open(home / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )

@@ -78,3 +78,41 @@ def test_search_draws_a_cone(page, explorer):
     assert "entailment cone" in legend and "search result" in legend
     assert page.get_by_text("Entailment cone (green)").count() == 1
     screenshot(page, "explorer-run-search")
+
+
+POINT_JS = """([k, t, j]) => {
+  const gd = document.querySelector('.st-key-' + k + ' .js-plotly-plot');
+  const pts = gd._fullData.map((tr, i) => [tr, i]).filter(([tr]) => tr.meta === 'points');
+  const tr = pts[t][0], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  return {x: box.left + xa.c2p(tr.x[j]), y: box.top + ya.c2p(tr.y[j]), row: Number(tr.customdata[j])};
+}"""
+
+
+def test_two_projections_side_by_side_link_hover_and_selection(page, explorer):
+    url, _ = explorer
+    page.goto(f"{url}/explorer?source=example&method=radial&beside=tangent-pca", timeout=120_000)
+    wait_idle(page, 180_000)
+    _no_exception(page)
+    for key in ("explorer_disk", "explorer_disk_right"):
+        page.wait_for_selector(f".st-key-{key} .js-plotly-plot", timeout=60_000)
+    page.locator(".st-key-explorer_disk .js-plotly-plot").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # the linker attaches within 0.4 s of the charts appearing
+    p = page.evaluate(POINT_JS, ["explorer_disk", 0, 5])
+    page.mouse.move(p["x"], p["y"], steps=3)
+    page.wait_for_function("() => document.querySelectorAll('.st-key-explorer_disk_right .hoverlayer .hovertext')"
+                           ".length > 0", timeout=5_000)
+    left = page.locator(".st-key-explorer_disk .hoverlayer .hovertext").first.text_content()
+    right = page.locator(".st-key-explorer_disk_right .hoverlayer .hovertext").first.text_content()
+    assert left and left == right  # the same point named in both pictures
+    screenshot(page, "explorer_side_by_side_hover")
+    page.mouse.move(5, 5)
+    box = page.locator(".st-key-explorer_disk_right .js-plotly-plot .nsewdrag").first.bounding_box()
+    _lasso_all(page, box)
+    wait_idle(page, 120_000)
+    page.wait_for_selector("text=selected", timeout=30_000)
+    for key in ("explorer_disk", "explorer_disk_right"):  # both disks ring the lassoed rows
+        names = page.evaluate(f"() => document.querySelector('.st-key-{key} .js-plotly-plot')._fullData"
+                              ".map(t => t.name)")
+        assert any(str(n).startswith("selected (") for n in names), names
+    _no_exception(page)

@@ -110,7 +110,8 @@ def test_disk_figure_decimates_large_sets_and_keeps_rows():
     for t in traces:  # each drawn point sits at its row's coordinates, hover names it
         np.testing.assert_array_equal(np.stack([t.x, t.y], 1), disk[t.customdata])
         assert list(t.hovertext[:3]) == [f"p{i}" for i in t.customdata[:3]]
-    assert "random 1,000 of 3,000" in fig.layout.title.text
+    assert "all 3,000 points as a density · hover and lasso: a random 1,000" in fig.layout.title.text
+    assert len(fig.layout.images) == 1  # every point drawn in the raster beneath
     assert fig.layout.yaxis.scaleanchor == "x" and all(t.type == "scattergl" for t in traces)
     assert [label for _, label in ring_radii(4.0, 2.0)] == ["d = 0.5", "d = 1", "d = 1.5", "d = 2"]
 
