@@ -132,7 +132,7 @@ def test_models_train_a_step_on_fresh_renders(triples, name):
     batch = [torch.from_numpy(fresh[m]) for m in ("image1", "image2", "tone")]
     out = model(*batch)
     out["loss"].backward()
-    assert math.isfinite(float(out["loss"]))
+    assert math.isfinite(out["loss"].item())
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
     feats = model.probe_features(*_batch(triples))
     assert feats.shape[0] == 8 and np.isfinite(feats).all()
