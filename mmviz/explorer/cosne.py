@@ -139,23 +139,15 @@ def place_rest(hyp_rest: np.ndarray, hyp_fit: np.ndarray, disk_fit: np.ndarray,
     nearest fitted points, moved along that direction to its own depth. (m, d + 1) -> (m, 2)."""
     k = min(neighbours, len(hyp_fit))
     out = np.empty((len(hyp_rest), 2))
-    lift = unit_disk_to_hyperboloid(disk_fit)
     for s in range(0, len(hyp_rest), chunk):
         block = hyp_rest[s:s + chunk]
         inner = np.outer(block[:, 0], hyp_fit[:, 0]) - block[:, 1:] @ hyp_fit[:, 1:].T
         near = np.argpartition(inner, k - 1, axis=1)[:, :k]  # smallest inner product = nearest
-        m = lift[near].mean(axis=1)
-        centre = m[:, 1:] / np.sqrt(np.maximum(m[:, 0] ** 2 - (m[:, 1:] ** 2).sum(1), 1e-300))[:, None]
+        centre = unit_disk.lorentz_centroid(disk_fit[near])
         direction = centre / np.maximum(np.linalg.norm(centre, axis=1, keepdims=True), 1e-300)
         depth = np.arccosh(np.maximum(block[:, 0], 1.0))
         out[s:s + chunk] = direction * np.tanh(depth / 2.0)[:, None]
     return unit_disk.inside(out)
-
-
-def unit_disk_to_hyperboloid(u: np.ndarray) -> np.ndarray:
-    """Unit-disk points (n, 2) -> the unit hyperboloid (n, 3)."""
-    sq = (u * u).sum(1)
-    return np.concatenate([((1.0 + sq) / (1.0 - sq))[:, None], 2.0 * u / (1.0 - sq)[:, None]], axis=1)
 
 
 def cosne_disk(hyp: np.ndarray, start: np.ndarray, *, fit_rows: int = FIT_ROWS, seed: int = 0,

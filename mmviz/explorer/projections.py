@@ -283,9 +283,7 @@ def _tangent_pca(points, geometry, curvature, depth) -> tuple[np.ndarray, float 
         hyp = hyperboloid(points, geometry, curvature)
         mean = frechet_mean(hyp)
         tangent = _hyp_logmap0(_unboost(mean, hyp))
-        origin = np.zeros((1, hyp.shape[1]))
-        origin[0, 0] = 1.0
-        origin_tangent = _hyp_logmap0(_unboost(mean, origin))
+        origin_tangent = _hyp_logmap0(_unboost(mean, _origin_on_hyperboloid(hyp.shape[1])))
         axes = _pca_axes(tangent, tangent.mean(axis=0)) if tangent.shape[1] > 2 else np.eye(2)
         disk = unit_disk.expmap0(tangent @ axes)
         # Put the original origin (projected the same way) at the centre of the picture.
@@ -332,20 +330,19 @@ def _horopca(points, geometry, curvature, depth, *, seed, progress) -> tuple[np.
     hyp = hyperboloid(points, geometry, curvature)
     horopca.check_dimension(hyp.shape[1] - 1)
     centred, mean = _centred(hyp)
-    centre_of_origin = _unboost(mean, _origin_on_hyperboloid(hyp.shape[1]))
+    origin = _unboost(mean, _origin_on_hyperboloid(hyp.shape[1]))  # the model's origin, moved with the data
     if hyp.shape[1] == 3:  # 2-D input: the geodesic plane is the whole disk
-        disk, centre = unit_disk.inside(centred[:, 1:] / (1.0 + centred[:, :1])), None
+        disk = unit_disk.inside(centred[:, 1:] / (1.0 + centred[:, :1]))
+        centre = origin[0, 1:] / (1.0 + origin[0, 0])
         notes = ["2-D input: HoroPCA's plane is the whole disk (shown as is)"]
     else:
         tangent = _hyp_logmap0(centred)
         init = _pca_axes(tangent, tangent.mean(axis=0)).T
         q, history = horopca.fit_directions(centred, init, seed=seed, progress=progress)
         disk = unit_disk.inside(horopca.to_disk(centred, q))
-        centre = horopca.to_disk(centre_of_origin, q)[0]
+        centre = horopca.to_disk(origin, q)[0]
         notes = [f"HoroPCA: ideal directions fitted on {min(len(hyp), horopca.FIT_ROWS):,} points "
                  f"(projected variance {history[0]:.2f} at the tangent-PCA start → {history[-1]:.2f})"]
-    if centre is None:
-        centre = centre_of_origin[0, 1:] / (1.0 + centre_of_origin[0, 0])
     return unit_disk.recenter(disk, centre), math.sqrt(curvature), notes
 
 
@@ -407,17 +404,8 @@ def _umap(points, geometry, curvature, depth, **kw) -> tuple[np.ndarray, float |
     disk = umap_disk(points, geometry, curvature, **kw)
     # UMAP's layout has no origin: recentre on the Lorentz centroid of the most generic 1 %.
     generic = np.argsort(depth, kind="stable")[: max(1, len(depth) // 100)]
-    centre = _lorentz_centroid(disk[generic])
+    centre = unit_disk.lorentz_centroid(disk[generic])
     return unit_disk.recenter(disk, centre), None, ["recentred on the centroid of the most generic 1 % of points"]
-
-
-def _lorentz_centroid(u: np.ndarray) -> np.ndarray:
-    """Normalised mean on the hyperboloid of unit-disk points: (N, 2) -> (2,) in the disk."""
-    a = 1.0 - (u * u).sum(1)
-    hyp = np.concatenate([((1.0 + (u * u).sum(1)) / a)[:, None], 2.0 * u / a[:, None]], axis=1)
-    m = hyp.mean(0)
-    m = m / math.sqrt(max(m[0] ** 2 - m[1] ** 2 - m[2] ** 2, 1e-300))
-    return m[1:] / (1.0 + m[0])
 
 
 def project(points: np.ndarray, geometry: str, curvature: float = 1.0, method: str = "radial", *,

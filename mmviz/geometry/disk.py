@@ -153,6 +153,16 @@ def expmap0(w: np.ndarray) -> np.ndarray:
     return inside(w * factor)
 
 
+def lorentz_centroid(u: np.ndarray) -> np.ndarray:
+    """The normalised mean on the hyperboloid of unit-disk points, back in the disk:
+    (..., k, 2) → (..., 2), the centroid of each group of k."""
+    sq = (u * u).sum(-1, keepdims=True)
+    a = 1.0 - sq
+    m = np.concatenate([(1.0 + sq) / a, 2.0 * u / a], axis=-1).mean(-2)
+    m = m / np.sqrt(np.maximum(m[..., :1] ** 2 - (m[..., 1:] ** 2).sum(-1, keepdims=True), 1e-300))
+    return m[..., 1:] / (1.0 + m[..., :1])
+
+
 def polar(distance: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Points at hyperbolic ``distance`` from the centre in direction ``angle`` (radians):
     (N,), (N,) → (N, 2)."""

@@ -85,19 +85,20 @@ _FITTED_LOCK = threading.Lock()
 FITTED_ENTRIES = 8
 
 
-def _fitted(key: tuple, compute) -> Projection:
+def _fitted(key: tuple) -> Projection | None:
     """The slow fits' own cache (shared by every session, 8 entries, least recently used out):
     st.cache_data would replay a progress line drawn inside it, or refuse one drawn outside."""
     with _FITTED_LOCK:
         if key in _FITTED:
             _FITTED.move_to_end(key)
-            return _FITTED[key]
-    proj = compute()
+        return _FITTED.get(key)
+
+
+def _keep_fitted(key: tuple, proj: Projection) -> None:
     with _FITTED_LOCK:
         _FITTED[key] = proj
         while len(_FITTED) > FITTED_ENTRIES:
             _FITTED.popitem(last=False)
-    return proj
 
 
 def projection(src: Source, method: str, specificity: str | None = None, root: int | None = None) -> Projection:
@@ -106,15 +107,15 @@ def projection(src: Source, method: str, specificity: str | None = None, root: i
     if method not in SLOW and method != "horopca":
         return _projection(src.key, method, specificity, root, src.es)
     key = (src.key, method, specificity, root)
-    with _FITTED_LOCK:
-        if key in _FITTED:
-            return _FITTED[key]
+    proj = _fitted(key)
+    if proj is not None:
+        return proj
     with st.status(f"{method} on {len(src.es):,} points (cached once computed)…", expanded=True) as status:
         line = st.empty()
-        proj = _fitted(key, lambda: project_set(src.es, method, specificity=specificity, root=root,
-                                                progress=line.caption))
+        proj = project_set(src.es, method, specificity=specificity, root=root, progress=line.caption)
         line.empty()
         status.update(label=f"{method} done in {proj.seconds:.1f} s (cached)", state="complete", expanded=False)
+    _keep_fitted(key, proj)
     return proj
 
 
