@@ -5,6 +5,7 @@ biased and unbiased ``trifeature-triples``, plus CoMM's two-view ablation; write
     python bench/triples_targets.py --jobs 2              # the study (seven runs, two at a time)
     python bench/triples_targets.py --step-cost-only      # the step costs only (~1 minute)
     python bench/triples_targets.py --only "CoMM n = 3 · biased"
+    python bench/triples_targets.py --cross-views --cross-run RUNS/ID   # why S2 stays at chance
 
 First the step cost of each method (ms per step at batch 128, one thread, measured back to back
 in alternating rounds, so the ratio is fair if the load changes), then the runs of
@@ -188,6 +189,47 @@ def controls(n: int = 4096) -> dict:
     return out
 
 
+SHIPPED_CROSS = ("comm3-biased", "comm3-two-view")
+"""The shipped biased CoMM n = 3 runs the cross-view read-out always covers."""
+
+
+def cross_view_figures(extra: list[str], examples: int = 4096) -> dict:
+    """The cross-view read-out (:mod:`mmviz.runs.triple_views`, in %) of the shipped biased CoMM
+    n = 3 runs and of the run folders in ``extra`` (inside a run store: their name, steps, wall
+    time and probes are read from it), each on ``examples`` test triples."""
+    from mmviz.gallery.package import GALLERY_DIR
+    from mmviz.runs.files import load_config
+    from mmviz.runs.loop import model_from_checkpoint
+    from mmviz.runs.train_config import resolve_stored_config
+    from mmviz.runs.triple_views import cross_view_read_out
+
+    out = []
+    for folder in [GALLERY_DIR / name for name in SHIPPED_CROSS] + [Path(p) for p in extra]:
+        config = resolve_stored_config(load_config(folder))
+        start = time.perf_counter()
+        found = cross_view_read_out(model_from_checkpoint(config, folder), config, examples)
+        entry = {"run": folder.name, "name": config.get("name"), "steps": config["steps"],
+                 "pair_views": bool(config["model_params"].get("pair_views")),
+                 "masked_terms": config["model_params"].get("masked_terms", "1,2,3"),
+                 "cross_view_percent": {k: round(100 * v, 1) for k, v in found.items()},
+                 "read_out_s": round(time.perf_counter() - start, 1)}
+        if folder.parent != GALLERY_DIR:
+            store = RunStore(folder.parent)
+            run = store.get_run(folder.name)
+            entry.update({"threads": config.get("threads"), "wall_s": round(run["finished"] - run["started"], 1),
+                          "probes": final_probes(store, folder.name), "history": probe_history(store, folder.name)})
+        print(json.dumps({k: v for k, v in entry.items() if k != "history"}), file=sys.stderr, flush=True)
+        out.append(entry)
+    return {"test_triples": examples, "runs": out, "loadavg": os.getloadavg()}
+
+
+def _add_to_bench(path: Path, key: str, value: dict) -> None:
+    whole = json.loads(path.read_text()) if path.exists() else {"bench": "triples_targets"}
+    whole[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(whole, indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2, help="runs trained at once (worker processes, one thread each)")
@@ -195,6 +237,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--step-cost-only", action="store_true")
     ap.add_argument("--controls-only", action="store_true",
                     help="only the probe controls and untrained floors, added to the existing bench.json")
+    ap.add_argument("--cross-views", action="store_true",
+                    help="only the cross-view read-out of the shipped biased CoMM n = 3 runs (and of --cross-run "
+                         "folders), added to the existing bench.json")
+    ap.add_argument("--cross-run", action="append", default=[], metavar="RUN_DIR",
+                    help="also read out this run folder of a run store (repeatable), e.g. a pair-view run")
     ap.add_argument("--package", action="store_true", help="copy the finished runs into assets/runs/")
     ap.add_argument("--home", default=None, help="run store folder (default $MMVIZ_HOME or ./runs)")
     ap.add_argument("--out", default=str(OUT))
@@ -205,12 +252,13 @@ def main(argv: list[str] | None = None) -> dict:
     if args.controls_only:
         torch.set_num_threads(1)
         found = controls()
-        path = Path(args.out)
-        whole = json.loads(path.read_text()) if path.exists() else {"bench": "triples_targets"}
-        whole["controls"] = {**found, "loadavg": os.getloadavg()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(whole, indent=1) + "\n")
+        _add_to_bench(Path(args.out), "controls", {**found, "loadavg": os.getloadavg()})
         print(json.dumps(found, indent=1))
+        return found
+    if args.cross_views:
+        torch.set_num_threads(1)
+        found = cross_view_figures(args.cross_run)
+        _add_to_bench(Path(args.out), "cross_views", found)
         return found
     store = RunStore()
     load_before = os.getloadavg()

@@ -64,4 +64,7 @@ else:
 
         st.header("4 · Ablation: CoMM n = 3's per-modality terms", divider="gray")
         sections3.ablation_section(store, chosen3)
+
+        st.header("5 · Why S2 stays at chance: what one masked view predicts", divider="gray")
+        sections3.cross_views_section(store, chosen3)
 write_to_url(URL, P)

@@ -14,6 +14,8 @@ cross-fitting). Probe hygiene, as for pairs (each has a control in the tests):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -50,3 +52,52 @@ def triple_probes(features: np.ndarray, meta: pd.DataFrame, seed: int = 0) -> di
     subsets = triple_probe_subsets(meta, seed)
     return {name: linear_probe(features[idx], meta[LABELS[name]].to_numpy()[idx], seed=seed)
             for name, idx in subsets.items()}
+
+
+# --- what one masked view predicts of the other modalities (why S1 is captured and S2 is not) ---
+
+@dataclass(frozen=True)
+class CrossPrediction:
+    """One cell of the cross-view read-out: a linear probe of ``attribute`` (another modality's side
+    of ``relation``) from the fused output of the masked view that keeps only ``view`` (sides
+    0 = image 1, 1 = image 2, 2 = tone), on the test examples where the relation holds."""
+
+    key: str
+    title: str
+    view: tuple[int, ...]
+    attribute: str
+    relation: str
+
+
+CROSS_PREDICTIONS = (
+    CrossPrediction("1→c2", "image 1 → colour 2 (S1)", (0,), "color2_id", "synergy12"),
+    CrossPrediction("1→bass", "image 1 → bass (S2)", (0,), "bass_id", "synergy123"),
+    CrossPrediction("2→bass", "image 2 → bass (S2)", (1,), "bass_id", "synergy123"),
+    CrossPrediction("12→bass", "images 1 + 2 → bass (S2)", (0, 1), "bass_id", "synergy123"),
+    CrossPrediction("3→bass", "tone → bass (its own)", (2,), "bass_id", "synergy123"),
+)
+"""S1's other side is one attribute relabelled (colour 2 = mapping[texture 1]), so image 1's view
+alone can carry it, and CoMM's image-1 term asks it to. S2's (the bass = colour 1 + texture 2
+mod 10) is uniform given either image, so no single-modality view can; only a view of both images
+can compute it, and CoMM's loss has no such view. The tone's own bass is the ceiling. (Image 2 →
+texture 1 is left out: it is colour 2 relabelled, which any view of image 2 reads perfectly.)"""
+CROSS_CHANCE = 0.1
+"""Every cell reads a 10-class attribute."""
+
+
+def cross_views() -> tuple[tuple[int, ...], ...]:
+    """The masked views :data:`CROSS_PREDICTIONS` read, each once, in order."""
+    return tuple(dict.fromkeys(cell.view for cell in CROSS_PREDICTIONS))
+
+
+def cross_view_predictions(features: dict[tuple[int, ...], np.ndarray], meta: pd.DataFrame,
+                           seed: int = 0) -> dict[str, float]:
+    """Probe accuracy (fraction) of each :data:`CROSS_PREDICTIONS` cell.
+
+    features: masked view (sides) → (N, F) fused features of the N test examples in ``meta``
+    (every view of :func:`cross_views`)."""
+    out = {}
+    for cell in CROSS_PREDICTIONS:
+        idx = np.flatnonzero(meta[cell.relation].to_numpy() == 1)
+        out[cell.key] = linear_probe(features[cell.view][idx], meta[cell.attribute].to_numpy()[idx], seed=seed)
+    return out

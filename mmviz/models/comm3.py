@@ -258,7 +258,14 @@ class Comm3(_TriplesModel):
         return self.head(self.fuse(self.tokens(x, side)))
 
     def probe_triples(self, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-        return self.fuse(*(self.tokens(x, side) for side, x in enumerate((a, b, c))))
+        return self.subset_features(a, b, c, sides=(0, 1, 2))
+
+    def subset_features(self, a: Tensor, b: Tensor, c: Tensor, sides: tuple[int, ...]) -> Tensor:
+        """The fused [CLS] output (B, fusion_width) of the masked view that keeps only the
+        modalities ``sides`` (0 = image 1, 1 = image 2, 2 = tone); the others' inputs are unread.
+        Any subset runs, whether or not the loss trained a view of it."""
+        inputs = (a, b, c)
+        return self.fuse(*(self.tokens(inputs[side], side) for side in sides))
 
     def forward(self, a: Tensor, b: Tensor, c: Tensor) -> dict[str, Tensor]:
         """CoMM's loss for n = 3. Each encoder runs once on both augmentations (2B inputs); the

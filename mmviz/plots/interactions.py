@@ -39,11 +39,12 @@ def rus_bars(measured: Mapping[str, Mapping[str, float | None]],
              paper: Mapping[str, Mapping[str, float]], height: int = 430,
              keys: Sequence[str] = INTERACTIONS, titles: Mapping[str, str] = TITLES,
              chance: Mapping[str, float] = CHANCE_PERCENT,
-             title: str = "Linear-probe accuracy: measured here vs the CoMM paper") -> go.Figure:
+             title: str = "Linear-probe accuracy: measured here vs the CoMM paper",
+             xaxis_title: str = "interaction (probe)", suffix: str = " (here)") -> go.Figure:
     """Grouped bars of probe accuracy (%) per interaction in ``keys`` (R, U, S by default): each
     method measured here (solid) and as the paper reports it (hatched; ``paper`` may be empty),
     with each interaction's chance level drawn as a dashed line across its group.
-    ``measured``: label → {key: %} (None = not run)."""
+    ``measured``: label → {key: %} (None = not run); ``suffix`` follows each measured label."""
     keys = tuple(keys)
     # an empty trace first fixes the categories (and their tick labels) when there are no bars yet
     fig = go.Figure(go.Bar(x=list(keys), y=[None] * len(keys), showlegend=False, hoverinfo="skip",
@@ -58,7 +59,7 @@ def rus_bars(measured: Mapping[str, Mapping[str, float | None]],
     for label, values in measured.items():
         ys = [values.get(k) for k in keys]
         fig.add_trace(go.Bar(
-            x=list(keys), y=ys, name=f"{label} (here)", marker=dict(color=_color(label)),
+            x=list(keys), y=ys, name=f"{label}{suffix}", marker=dict(color=_color(label)),
             hovertemplate=f"{label}, measured here<br>%{{x}}: %{{y:.1f}}%<extra></extra>",
             text=["" if y is None else f"{y:.0f}" for y in ys], textposition="outside", cliponaxis=False))
     for i, k in enumerate(keys):
@@ -71,7 +72,7 @@ def rus_bars(measured: Mapping[str, Mapping[str, float | None]],
     fig.update_layout(**style.base_layout(
         barmode="group", height=height, bargap=0.18, bargroupgap=0.04,
         title=dict(text=title, x=0.01),
-        xaxis=dict(title="interaction (probe)", tickvals=list(keys),
+        xaxis=dict(title=xaxis_title, tickvals=list(keys),
                    range=[-0.5, len(keys) - 0.38],  # room for the last chance label
                    ticktext=[titles[k] for k in keys]),
         yaxis=dict(title="balanced accuracy (%)", range=[0, 112], gridcolor=style.GRID),

@@ -94,3 +94,21 @@ def test_opens_on_the_shipped_study_and_keeps_the_two_modality_view():
     assert not at.exception, at.exception
     assert figure(at, "rus_bars")["data"][1]["name"] == "Cross (paper)"
     assert not [el for el in at.get("plotly_chart") if "rus_bars3" in (el.proto.id or "")]
+
+
+def test_cross_views_of_the_shipped_comm3_runs_explain_s1_and_s2():
+    from mmviz.gallery.install import install_reference
+
+    store = RunStore()
+    for name in ("comm3-biased", "comm3-two-view"):
+        install_reference(store, f"ref-{name}")
+    at = _page(runs3="ref-comm3-biased,ref-comm3-two-view")
+    assert not at.exception, at.exception
+    fig = figure(at, "cross_views")
+    bars = {t["name"]: dict(zip(t["x"], decode(t["y"]))) for t in fig["data"][1:]}
+    comm, two_view = bars["CoMM n = 3 · biased"], bars["CoMM n = 3 (two-view term only) · biased"]
+    assert comm["1→c2"] > 80 and two_view["1→c2"] < 30, bars  # the image-1 term carries S1's other side
+    assert comm["3→bass"] > 90 and comm["12→bass"] < 30, bars  # nothing but the tone carries S2's
+    assert [s["y0"] for s in fig["layout"]["shapes"]] == [10] * 5
+    assert "images 1 + 2 → bass (S2)" in fig["layout"]["xaxis"]["ticktext"]
+    assert not at.warning

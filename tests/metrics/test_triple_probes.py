@@ -12,7 +12,10 @@ from mmviz.data import load
 from mmviz.metrics import probes as P
 from mmviz.metrics.triple_probes import (
     ATTRIBUTE_COLUMNS,
+    CROSS_PREDICTIONS,
     MODALITY_COLUMNS,
+    cross_view_predictions,
+    cross_views,
     triple_probe_subsets,
     triple_probes,
 )
@@ -88,3 +91,25 @@ def test_u_leaks_are_closed_where_the_probes_read(meta):
     # U3 (rhythm) is in no relation: nothing else predicts it
     others = [c for c in ATTRIBUTE_COLUMNS if c != "rhythm_id"]
     assert abs(P.linear_probe(P.one_hot(meta, others), meta.unique3.to_numpy()) - 0.1) < 0.04
+
+
+def test_cross_view_cells_read_the_other_side_of_each_relation(meta):
+    """A view that knows texture 1 predicts colour 2 where S1 holds; knowing colour 1 and texture 2
+    side by side does not linearly give the bass (a sum mod 10), their sum does; no image alone
+    predicts the bass; the tone's own bass is read perfectly."""
+    rng = np.random.default_rng(0)
+    onehot = lambda *cols: np.concatenate([np.eye(10)[meta[c].to_numpy()] for c in cols], axis=1)  # noqa: E731
+    noise = lambda f: f + 0.1 * rng.normal(size=f.shape)  # noqa: E731
+    summed = np.eye(10)[(meta.color1_id.to_numpy() + meta.texture2_id.to_numpy()) % 10]
+    features = {(0,): noise(onehot("shape1_id", "texture1_id", "color1_id")),
+                (1,): noise(onehot("shape1_id", "texture2_id", "color2_id")),
+                (0, 1): noise(onehot("color1_id", "texture2_id")),
+                (2,): noise(onehot("shape1_id", "rhythm_id", "bass_id"))}
+    assert cross_views() == tuple(features)
+    out = cross_view_predictions(features, meta)
+    assert [c.key for c in CROSS_PREDICTIONS] == list(out)
+    assert out["1→c2"] > 0.98 and out["3→bass"] > 0.98, out
+    assert abs(out["1→bass"] - 0.1) < 0.04 and abs(out["2→bass"] - 0.1) < 0.04, out
+    assert out["12→bass"] < 0.25, out  # both attributes, but not their sum: a linear probe cannot add mod 10
+    out = cross_view_predictions({**features, (0, 1): noise(summed)}, meta)
+    assert out["12→bass"] > 0.98, out

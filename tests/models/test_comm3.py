@@ -189,3 +189,19 @@ def test_pair_views_see_exactly_their_two_modalities(triples, monkeypatch):
         seen, _ = _captured(model, other, monkeypatch)
         for view, sides in pair_sides.items():
             assert torch.equal(seen["masked1"][view], base["masked1"][view]) == (changed not in sides), (changed, view)
+
+
+def test_subset_features_read_only_the_kept_modalities(triples):
+    torch.manual_seed(0)
+    model = build_model("comm3", triples, **TINY_COMM).eval()
+    batch = _batch(triples)
+    with torch.no_grad():
+        full = model.probe_triples(*batch)
+        assert torch.equal(model.subset_features(*batch, sides=(0, 1, 2)), full)
+        base = {sides: model.subset_features(*batch, sides=sides) for sides in ((0,), (1,), (0, 1), (2,))}
+        for changed in range(3):
+            other = list(batch)
+            other[changed] = torch.flip(other[changed], dims=[0])
+            for sides, before in base.items():
+                after = model.subset_features(*other, sides=sides)
+                assert torch.equal(after, before) == (changed not in sides), (changed, sides)
