@@ -268,10 +268,11 @@ def fits_poincare_ball(es: EmbeddingSet) -> bool:
     return bool((np.linalg.norm(es.points.astype(np.float64), axis=1) < 1.0).all())
 
 
-def save_embeddings(path: str | Path, es: EmbeddingSet) -> Path:
+def save_embeddings(path: str | Path, es: EmbeddingSet, points_dtype: Any = np.float32) -> Path:
     """Write ``es`` to an ``.npz`` that :func:`load_embeddings` reads back (no pickle).
 
-    Keys: ``points`` (N, D) float32, ``geometry``, ``curvature``, ``cone_min_radius``, ``logit_scale``
+    Keys: ``points`` (N, D) float32 (or ``points_dtype``: float16 halves a shipped run's points;
+    they are read back as float32), ``geometry``, ``curvature``, ``cone_min_radius``, ``logit_scale``
     and ``model`` when set, and ``meta_<column>`` per metadata column (numbers as numbers;
     anything else as unicode strings).
     """
@@ -279,7 +280,7 @@ def save_embeddings(path: str | Path, es: EmbeddingSet) -> Path:
     if path.suffix != ".npz":
         raise MmvizError(f"save_embeddings writes .npz files; got {path.name}")
     arrays: dict[str, np.ndarray] = {
-        "points": es.points,
+        "points": es.points.astype(points_dtype, copy=False),
         "geometry": np.array(es.geometry),
         "curvature": np.array(es.curvature, dtype=np.float64),
         "cone_min_radius": np.array(es.cone_min_radius, dtype=np.float64),

@@ -6,6 +6,11 @@
     checkpoint.safetensors the weights only (no optimiser state: a reference run is not resumed)
     embeddings.npz         the exported held-out embeddings (points, metadata, geometry)
     metrics.csv.gz         the full metric history: step, name, value, time (s since the start)
+
+Large sphere-geometry runs (the R/U/S studies' CNNs and transformers) ship their weights and points
+in float16 (:func:`store_half_precision`): their final metrics and embeddings are then re-evaluated
+from the float16 weights, so ``gallery verify`` checks exactly what ships, and ``run.json`` keeps the
+training run's own finals as ``trained_final``.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from mmviz.data.embeddings_io import load_embeddings, save_embeddings
 from mmviz.errors import MmvizError
 from mmviz.paths import ASSETS
-from mmviz.runs.files import CHECKPOINT_FILE, EMBEDDINGS_FILE, write_json_atomically
+from mmviz.runs.files import CHECKPOINT_FILE, EMBEDDINGS_FILE, write_atomically, write_json_atomically
 from mmviz.runs.store import RunStore
 
 GALLERY_DIR = ASSETS / "runs"
@@ -30,6 +37,12 @@ RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv.gz"
 SHIPPED_FILES = (RUN_FILE, CONFIG_FILE, CHECKPOINT_FILE, EMBEDDINGS_FILE, METRICS_FILE)
+HALF_MIN_BYTES = 500_000
+"""Sphere-geometry checkpoints larger than this ship in float16 (half the bytes). Smaller ones and
+every other geometry stay float32: hyperbolic points near the rim, and closed-form comparisons of the
+Gaussian runs, need more than float16's 11 bits of mantissa."""
+HALF_PRECISION = "float16"
+"""``run.json``'s ``weights`` value for a run shipped in half precision."""
 
 
 @dataclass
@@ -97,10 +110,58 @@ def package_run(store: RunStore, run_id: str, dest: Path, meta: dict[str, Any]) 
             "status": run["status"], "final": final,
             "machine": machine_description(run.get("device") or "cpu"),
             "built": time.strftime("%Y-%m-%d", time.gmtime())}
+    if ships_half(tmp):
+        full.update(trained_final=final, final=store_half_precision(tmp, run["config"], final),
+                    weights=HALF_PRECISION)
     write_json_atomically(tmp / RUN_FILE, full)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return full
+
+
+def ships_half(folder: Path) -> bool:
+    """Whether the run packaged in ``folder`` goes out in float16 (see :data:`HALF_MIN_BYTES`)."""
+    return ((folder / CHECKPOINT_FILE).stat().st_size > HALF_MIN_BYTES
+            and load_embeddings(folder / EMBEDDINGS_FILE).geometry == "sphere")
+
+
+def store_half_precision(folder: Path, config: dict[str, Any], final_keys: Any) -> dict[str, float]:
+    """Rewrite ``folder``'s checkpoint with every float tensor in float16, re-evaluate the model from
+    it (computing in float32, as any load does), and rewrite the embeddings from that evaluation with
+    float16 points. Returns the re-evaluated final metrics named in ``final_keys``."""
+    # torch and the training engine load here, not at import: the app's start-up installs the
+    # gallery through this module and never repackages
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from mmviz.runs.loop import trainer_for
+
+    path = folder / CHECKPOINT_FILE
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata()
+        state = {name: f.get_tensor(name) for name in f.keys()}
+    half = {name: t.half() if t.is_floating_point() else t for name, t in state.items()}
+    write_atomically(path, lambda tmp: save_file(half, str(tmp), metadata=metadata))
+    fresh, embeddings = trainer_for(config).evaluate_checkpoint(config, folder, "cpu")
+    save_embeddings(folder / EMBEDDINGS_FILE, embeddings, points_dtype=np.float16)
+    missing = [k for k in final_keys if k not in fresh]
+    if missing:
+        raise MmvizError(f"re-evaluating {folder.name} in float16 did not compute {', '.join(missing)}")
+    return {k: float(fresh[k]) for k in final_keys}
+
+
+def halve_shipped(folder: Path) -> bool:
+    """Ship the run in ``folder`` in float16 in place if it qualifies and is not already; ``run.json``
+    gets the re-evaluated finals (the old ones kept as ``trained_final``). Returns whether it changed."""
+    shipped = read_shipped(folder)
+    if shipped.meta.get("weights") == HALF_PRECISION or not ships_half(folder):
+        return False
+    meta = dict(shipped.meta)
+    meta["trained_final"] = meta["final"]
+    meta["final"] = store_half_precision(folder, shipped.config, meta["final"])
+    meta["weights"] = HALF_PRECISION
+    write_json_atomically(folder / RUN_FILE, meta)
+    return True
 
 
 def read_shipped(folder: Path) -> ShippedRun:

@@ -162,3 +162,46 @@ def test_a_child_entry_builds_from_its_shipped_parent(tmp_path):
     shipped = read_shipped(tmp_path / "clip-unlearn-red")
     assert shipped.config["parent"] == "ref-clip" and shipped.config["unlearn"]["method"] == "graddiff"
     assert full["steps"] == 5 and 0.0 <= full["final"]["forget_acc"] <= 1.0 and "retain_acc" in full["final"]
+
+
+def test_a_large_sphere_run_ships_in_float16_and_verifies(tmp_path_factory, monkeypatch):
+    """Over HALF_MIN_BYTES (lowered here to catch the tiny run) a sphere run's weights and points go
+    out in float16, its finals are re-evaluated from them (the training's kept), and verify passes;
+    a point moved by more than half a float16 ulp is caught."""
+    import shutil
+
+    import numpy as np
+    from safetensors import safe_open
+
+    from mmviz.gallery import package
+
+    monkeypatch.setattr(package, "HALF_MIN_BYTES", 0)
+    root = tmp_path_factory.mktemp("gallery-half")
+    build_entry(get_entry("clip"), root=root, device="cpu", overrides=TINY)
+    (shipped,) = shipped_runs(root)
+    assert shipped.meta["weights"] == "float16" and set(shipped.meta["trained_final"]) == set(shipped.meta["final"])
+    with safe_open(str(shipped.folder / "checkpoint.safetensors"), framework="pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} <= {"torch.float16", "torch.int64"}
+    assert np.load(shipped.folder / "embeddings.npz")["points"].dtype == np.float16
+    result = verify_run(shipped)
+    assert result.ok, result.problems
+    assert 0 < result.max_point_diff < 2e-3  # float16 rounding of unit vectors' coordinates
+    assert not package.halve_shipped(shipped.folder)  # already half: nothing to do
+
+    copy = tmp_path_factory.mktemp("moved") / "clip"
+    shutil.copytree(shipped.folder, copy)
+    with np.load(copy / "embeddings.npz") as z:
+        arrays = dict(z)
+    arrays["points"] = arrays["points"].astype(np.float32)
+    arrays["points"][0, 0] += 0.01
+    np.savez_compressed(copy / "embeddings.npz", **arrays)
+    moved = verify_run(read_shipped(copy))
+    assert not moved.ok and any("float16 points" in p for p in moved.problems)
+
+
+def test_a_small_or_hyperbolic_run_stays_float32(shipped_root):
+    from mmviz.gallery.package import halve_shipped, ships_half
+
+    (shipped,) = shipped_runs(shipped_root)
+    assert "weights" not in shipped.meta and not ships_half(shipped.folder)  # tiny: under HALF_MIN_BYTES
+    assert not halve_shipped(shipped.folder)
