@@ -29,6 +29,34 @@ def group_color(name: str, i: int) -> str:
     return GROUP_COLORS.get(name, PALETTE[i % len(PALETTE)])
 
 
+ORDINAL_SCALE = "Viridis"
+ORDINAL_SPAN = (0.0, 0.88)  # Viridis' last yellows vanish on the white page
+MISSING_COLOR = "#9ca3af"
+
+
+def _ordinal_key(name: object) -> tuple[int, float, str]:
+    """Numbers in numeric order, then anything else (e.g. "—", missing) by name."""
+    try:
+        return (0, float(str(name)), "")
+    except ValueError:
+        return (1, 0.0, str(name))
+
+
+def ordinal_colors(names: Sequence[str]) -> dict[str, str]:
+    """A sequential colour per numeric group, low to high along :data:`ORDINAL_SCALE` (evenly
+    spaced over the distinct levels), grey for the non-numeric ones."""
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    def hex_at(t: float) -> str:  # hex, as the density raster's colour key needs
+        r, g, b = (round(c) for c in unlabel_rgb(sample_colorscale(ORDINAL_SCALE, [t])[0]))
+        return f"#{r:02x}{g:02x}{b:02x}"
+
+    levels = sorted({_ordinal_key(n)[1] for n in names if _ordinal_key(n)[0] == 0})
+    lo, hi = ORDINAL_SPAN
+    at = {v: lo + (hi - lo) * (i / max(len(levels) - 1, 1)) for i, v in enumerate(levels)}
+    return {n: hex_at(at[_ordinal_key(n)[1]]) if _ordinal_key(n)[0] == 0 else MISSING_COLOR for n in names}
+
+
 def ring_radii(max_display: float, unit: float | None) -> list[tuple[float, str]]:
     """Rings at equal hyperbolic distance: (display distance, label) pairs, 3-6 of them.
 
@@ -56,7 +84,7 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str] | C
                   pair_lines: Sequence[np.ndarray] = (), path: np.ndarray | None = None,
                   path_label: str = "traversal to the origin", selected: Sequence[int] = (),
                   arcs: Sequence[np.ndarray] = (), extent: str = "whole",
-                  max_drawn: int = MAX_DRAWN, seed: int = 0) -> go.Figure:
+                  max_drawn: int = MAX_DRAWN, seed: int = 0, ordinal: bool = False) -> go.Figure:
     """Points on the disk, one WebGL trace per group (legend), hover naming each point.
 
     disk: (N, 2) unit-disk coordinates; groups: (N,) labels; hover: N strings, or a function of
@@ -68,7 +96,8 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str] | C
     arcs: parent→child geodesic polylines;
     path: (S, 2) traversal. extent: ``"whole"`` shows the whole disk to its rim (teaching views:
     the rim is the lesson); ``"fit"`` zooms to the data (a MERU at learned curvature sits deep
-    inside) and the title says the rim is outside the view.
+    inside) and the title says the rim is outside the view. ``ordinal``: the groups are ordered
+    numbers (tree depth): numeric legend order and a sequential colour scale, not a palette.
     """
     n = len(disk)
     shown = np.arange(n)
@@ -108,8 +137,12 @@ def explorer_disk(disk: np.ndarray, groups: np.ndarray, hover: Sequence[str] | C
         def hover_of(rows):
             return texts[rows]
     names = list(dict.fromkeys(groups.tolist() if dense else groups[shown].tolist()))
-    names.sort(key=lambda g: (g not in GROUP_COLORS, str(g)))
-    colors = {str(name): group_color(name, i) for i, name in enumerate(names)}
+    if ordinal:
+        names.sort(key=_ordinal_key)
+        colors = ordinal_colors([str(name) for name in names])
+    else:
+        names.sort(key=lambda g: (g not in GROUP_COLORS, str(g)))
+        colors = {str(name): group_color(name, i) for i, name in enumerate(names)}
     totals: dict[str, int] = {}
     if dense:
         from mmviz.plots.density import add_density, density_image  # noqa: PLC0415 - large sets only

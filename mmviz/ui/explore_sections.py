@@ -198,7 +198,8 @@ def _disk_figure(key: str, color_by: str, rings: bool, pairs: bool, show_edges: 
     arcs = panels.edge_arcs(proj.disk, _edges) if show_edges else []
     fig = panels.disk_chart(proj, queries.group_labels(meta, color_by), hover_texts(_src, proj), rings=rings,
                             title=f"{method} projection", highlight=highlight, cone=cone, cone_members=members,
-                            pair_lines=pair_lines, arcs=arcs, extent=extent, selected=selected)
+                            pair_lines=pair_lines, arcs=arcs, extent=extent, selected=selected,
+                            ordinal=color_by == "tree depth")
     if half_width:  # beside another disk: the legend goes underneath, so the disk keeps the width
         fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=-0.02, yanchor="top"),
                           margin=dict(b=60))
