@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from mmviz.errors import MmvizError
-from mmviz.gallery.package import GALLERY_DIR, RUN_FILE, SHIPPED_FILES, ShippedRun, shipped_runs
+from mmviz.gallery.package import GALLERY_DIR, OPTIONAL_FILES, RUN_FILE, SHIPPED_FILES, ShippedRun, shipped_runs
 from mmviz.runs.store import RunStore
 
 VERSION_FILE = "reference.version"
@@ -68,6 +68,9 @@ def _install(store: RunStore, shipped: ShippedRun, version: str) -> None:
     run_dir = store.run_dir(run_id)
     for name in SHIPPED_FILES:
         shutil.copy2(shipped.folder / name, run_dir / name)
+    for name in OPTIONAL_FILES:
+        if (shipped.folder / name).exists():
+            shutil.copy2(shipped.folder / name, run_dir / name)
     store.update_run(run_id, status="finished", step=int(meta["steps"]), started=0.0,
                      finished=float(meta.get("wall_s") or 0.0), device=meta.get("machine", {}).get("device"))
     store.mark_reference(run_id)  # last: a reference run refuses every later update

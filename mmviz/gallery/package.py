@@ -29,7 +29,7 @@ import pandas as pd
 from mmviz.data.embeddings_io import load_embeddings, save_embeddings
 from mmviz.errors import MmvizError
 from mmviz.paths import ASSETS
-from mmviz.runs.files import CHECKPOINT_FILE, EMBEDDINGS_FILE, write_atomically, write_json_atomically
+from mmviz.runs.files import CHECKPOINT_FILE, CROSS_FILE, EMBEDDINGS_FILE, write_atomically, write_json_atomically
 from mmviz.runs.store import RunStore
 
 GALLERY_DIR = ASSETS / "runs"
@@ -37,6 +37,9 @@ RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv.gz"
 SHIPPED_FILES = (RUN_FILE, CONFIG_FILE, CHECKPOINT_FILE, EMBEDDINGS_FILE, METRICS_FILE)
+OPTIONAL_FILES = (CROSS_FILE,)
+"""Shipped and installed when present: the CoMM n = 3 runs' saved cross-view read-out (valid for
+their checkpoint only: it carries the checkpoint's hash)."""
 HALF_MIN_BYTES = 500_000
 """Sphere-geometry checkpoints larger than this ship in float16 (half the bytes). Smaller ones and
 every other geometry stay float32: hyperbolic points near the rim, and closed-form comparisons of the
@@ -67,7 +70,8 @@ class ShippedRun:
 
     def size_bytes(self) -> dict[str, int]:
         """Bytes of each shipped file."""
-        return {f: (self.folder / f).stat().st_size for f in SHIPPED_FILES if (self.folder / f).exists()}
+        return {f: (self.folder / f).stat().st_size for f in (*SHIPPED_FILES, *OPTIONAL_FILES)
+                if (self.folder / f).exists()}
 
 
 def machine_description(device: str) -> dict[str, Any]:

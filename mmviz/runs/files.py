@@ -15,6 +15,8 @@ from safetensors import safe_open
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 EMBEDDINGS_FILE = "embeddings.npz"  # the held-out embeddings a run exported (mmviz.runs.embeddings)
+CROSS_FILE = "cross_views.json"
+"""A CoMM n = 3 run's saved cross-view read-out (:mod:`mmviz.runs.triple_views`)."""
 STEP_KEY = "mmviz.step"  # header entry of checkpoint.safetensors that holds the step (JSON)
 
 

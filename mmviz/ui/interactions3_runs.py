@@ -15,9 +15,8 @@ import streamlit as st
 from mmviz.data.trifeature_triples import load_trifeature_triples
 from mmviz.metrics.triple_probes import PROBES
 from mmviz.runs.comm3_presets import METHODS
-from mmviz.runs.loop import load_run_model
 from mmviz.runs.store import RunStore
-from mmviz.runs.triple_views import cross_view_read_out
+from mmviz.runs.triple_views import run_read_out
 from mmviz.ui import interactions_runs
 from mmviz.ui.interactions_runs import curve_labels, default_selection, run_option, run_version  # noqa: F401 (generic)
 
@@ -119,10 +118,10 @@ def fused_runs(runs: Sequence[TripleRun]) -> list[TripleRun]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cross_view_percent(_store: RunStore, home: str, run_id: str, step: int, updated: float) -> dict[str, float]:
-    """The cross-view read-out of a run's last checkpoint (%, by cell key). Cached per run and
-    state (``home``, ``step`` and ``updated`` are the cache key); MmvizError without a checkpoint."""
-    model, config = load_run_model(_store, run_id)
-    return {k: 100 * v for k, v in cross_view_read_out(model, config).items()}
+    """The cross-view read-out of a run's last checkpoint (%, by cell key): saved beside the
+    checkpoint, or read out once and saved. Cached per run and state (``home``, ``step`` and
+    ``updated`` are the cache key); MmvizError without a checkpoint."""
+    return {k: 100 * v for k, v in run_read_out(_store, run_id).items()}
 
 
 PROBE_COLUMNS = {"R (%)": "R", "U1 (%)": "U1", "U2 (%)": "U2", "U3 (%)": "U3", "S1 (%)": "S1", "S2 (%)": "S2"}

@@ -45,3 +45,33 @@ def test_the_read_out_refuses_a_model_without_a_fusion(tmp_path):
     model = build_model("pairwise3", data, dim=8, cnn_widths="8", tone_widths="8")
     with pytest.raises(MmvizError, match="CoMM n = 3"):
         cross_view_read_out(model, {"model": "pairwise3", "dataset": "trifeature-triples", "dataset_params": {}})
+
+
+def test_the_read_out_is_saved_beside_its_checkpoint_and_shipped_with_the_reference_runs(tmp_path, monkeypatch):
+    import json
+
+    from mmviz.runs import triple_views
+    from mmviz.runs.files import CROSS_FILE
+    from mmviz.runs.store import RunStore
+
+    store = RunStore(tmp_path / "home")
+    install_reference(store, "ref-comm3-biased")
+    run_dir = store.run_dir("ref-comm3-biased")
+    shipped = json.loads((run_dir / CROSS_FILE).read_text())  # installed with the run
+    assert shipped["checkpoint"] == triple_views.checkpoint_signature(run_dir) and shipped["examples"] == 2048
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a saved read-out must not load the model")
+
+    monkeypatch.setattr(triple_views, "load_run_model", no_model)
+    assert triple_views.run_read_out(store, "ref-comm3-biased") == pytest.approx(shipped["accuracy"])
+    monkeypatch.undo()
+
+    stale = {**shipped, "checkpoint": "0" * 16, "accuracy": {k: 0.5 for k in shipped["accuracy"]}}
+    (run_dir / CROSS_FILE).write_text(json.dumps(stale))  # for other weights: read out again, and saved
+    fresh = triple_views.run_read_out(store, "ref-comm3-biased", examples=1024)
+    assert fresh["1→c2"] > 0.8 and fresh["3→bass"] > 0.9, fresh
+    again = json.loads((run_dir / CROSS_FILE).read_text())
+    assert again["examples"] == 1024 and again["checkpoint"] == shipped["checkpoint"]
+    assert triple_views.saved_read_out(run_dir, 1024) == pytest.approx(fresh)
+    assert triple_views.saved_read_out(run_dir, 2048) is None  # another size: not this one
