@@ -61,11 +61,13 @@ def saved_read_out(run_dir: Path, examples: int = CROSS_EXAMPLES) -> dict[str, f
     return None
 
 
-def save_read_out(run_dir: Path, found: dict[str, float], examples: int = CROSS_EXAMPLES) -> None:
-    """Save a read-out beside the checkpoint it came from (silently skipped where unwritable)."""
+def save_read_out(run_dir: Path, found: dict[str, float], examples: int = CROSS_EXAMPLES,
+                  signature: str | None = None) -> None:
+    """Save a read-out beside the checkpoint it came from, whose :func:`checkpoint_signature` was
+    ``signature`` when it was loaded (default: now); silently skipped where unwritable."""
     try:
         write_json_atomically(Path(run_dir) / CROSS_FILE, {
-            "checkpoint": checkpoint_signature(run_dir), "examples": examples, "accuracy": found})
+            "checkpoint": signature or checkpoint_signature(run_dir), "examples": examples, "accuracy": found})
     except OSError:
         pass
 
@@ -76,7 +78,9 @@ def run_read_out(store: RunStore, run_id: str, examples: int = CROSS_EXAMPLES) -
     run_dir = store.run_dir(run_id)
     found = saved_read_out(run_dir, examples) if (run_dir / CHECKPOINT_FILE).exists() else None
     if found is None:
+        # hashed before loading: a training run may write a newer checkpoint meanwhile
+        signature = checkpoint_signature(run_dir) if (run_dir / CHECKPOINT_FILE).exists() else None
         model, config = load_run_model(store, run_id)
         found = cross_view_read_out(model, config, examples)
-        save_read_out(run_dir, found, examples)
+        save_read_out(run_dir, found, examples, signature)
     return found
