@@ -20,6 +20,11 @@ def test_the_page_opens_on_the_reference_run(page, app_url):
     box = page.locator("[data-testid=stSelectbox]").first
     shown = (box.text_content() or "") + " ".join(i.input_value() for i in box.locator("input").all())
     assert "reference ocean, InfoNCE" in shown, shown
+    # On a brand-new server the first open can go idle between reruns (flows generated, references
+    # installed) before every section is mounted: wait for the charts, then for idle again.
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 4",
+                           timeout=120_000)
+    wait_idle(page, 180_000)
     charts = page.locator("[data-testid=stPlotlyChart]")
     assert charts.count() == 4  # reconstruction, retrieval, spread/skill, few-shot
     assert all(n > 0 for n in page.evaluate(TRACE_POINTS))
