@@ -76,10 +76,11 @@ def run_read_out(store: RunStore, run_id: str, examples: int = CROSS_EXAMPLES) -
     """The cross-view read-out (fractions) of a run's last checkpoint: saved, or read out and saved.
     MmvizError for a run without a checkpoint or without a fusion."""
     run_dir = store.run_dir(run_id)
-    found = saved_read_out(run_dir, examples) if (run_dir / CHECKPOINT_FILE).exists() else None
+    has_checkpoint = (run_dir / CHECKPOINT_FILE).exists()
+    found = saved_read_out(run_dir, examples) if has_checkpoint else None
     if found is None:
         # hashed before loading: a training run may write a newer checkpoint meanwhile
-        signature = checkpoint_signature(run_dir) if (run_dir / CHECKPOINT_FILE).exists() else None
+        signature = checkpoint_signature(run_dir) if has_checkpoint else None
         model, config = load_run_model(store, run_id)
         found = cross_view_read_out(model, config, examples)
         save_read_out(run_dir, found, examples, signature)
